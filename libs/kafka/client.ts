@@ -1,0 +1,292 @@
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import type { Logger } from '../logger';
+import { errorMessage } from '../errors';
+import type { TopicDeclaration } from './topics';
+
+/**
+ * The only module that imports kafkajs. The rest of Bulwark speaks in RawMessage, OutRecord, BatchConsumer
+ * and BulwarkProducer, so moving to another client (kafkajs is in maintenance mode) touches this folder only.
+ */
+export interface RawMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestampMs: number;
+  headers: Record<string, string>;
+}
+
+export interface OutRecord {
+  topic: string;
+  key: string | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string>;
+  partition?: number;
+}
+
+export interface KafkaClientOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  connectionTimeoutMs?: number;
+}
+
+export class KafkaClient {
+  readonly kafka: Kafka;
+
+  constructor(private readonly opts: KafkaClientOptions) {
+    const log = opts.logger;
+    this.kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      connectionTimeout: opts.connectionTimeoutMs ?? 3000,
+      requestTimeout: 30000,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+      logLevel: KafkaLogLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...rest } = entry;
+          if (level <= KafkaLogLevel.ERROR) log.error(rest, message);
+          else if (level === KafkaLogLevel.WARN) log.warn(rest, message);
+          else log.debug(rest, message);
+        },
+    });
+  }
+
+  producer(): BulwarkProducer {
+    return new BulwarkProducer(
+      this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      }),
+    );
+  }
+
+  consumer(opts: BatchConsumerOptions): BatchConsumer {
+    return new BatchConsumer(this.kafka, opts, this.opts.logger);
+  }
+
+  async admin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      return await fn(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Creates missing topics; existing ones are left as they are (idempotent). Returns the names created. */
+  async ensureTopics(decls: TopicDeclaration[]): Promise<string[]> {
+    return this.admin(async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const missing = decls.filter((d) => !existing.has(d.topic));
+      if (missing.length === 0) return [];
+      try {
+        await admin.createTopics({ topics: missing, waitForLeaders: true });
+      } catch (err) {
+        // Another instance may have created them between list and create: that is fine.
+        if (!/already exists/i.test(errorMessage(err))) throw err;
+      }
+      return missing.map((d) => d.topic);
+    });
+  }
+
+  /** End offsets (high watermarks) per partition of a topic. */
+  async endOffsets(topic: string): Promise<Map<number, string>> {
+    return this.admin(async (admin) => {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return new Map(offsets.map((o) => [o.partition, o.high]));
+    });
+  }
+
+  /** Committed offsets of a group per partition of a topic ('-1' where nothing was committed). */
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+    return this.admin(async (admin) => {
+      const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const parts = res.find((r) => r.topic === topic)?.partitions ?? [];
+      return new Map(parts.map((p) => [p.partition, p.offset]));
+    });
+  }
+}
+
+export class BulwarkProducer {
+  private connected = false;
+  constructor(private readonly producer: Producer) {}
+
+  async connect(): Promise<void> {
+    if (!this.connected) {
+      await this.producer.connect();
+      this.connected = true;
+    }
+  }
+
+  /** Sends all records with acks=-1 (all in-sync replicas); resolves only once the broker has them. */
+  async send(records: OutRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const byTopic = new Map<string, OutRecord[]>();
+    for (const r of records) {
+      const list = byTopic.get(r.topic);
+      if (list) list.push(r);
+      else byTopic.set(r.topic, [r]);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, rs]) => ({
+        topic,
+        messages: rs.map((r) => ({
+          key: r.key,
+          value: r.value,
+          headers: r.headers,
+          ...(r.partition === undefined ? {} : { partition: r.partition }),
+        })),
+      })),
+    });
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.connected) {
+      this.connected = false;
+      await this.producer.disconnect();
+    }
+  }
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  messages: RawMessage[];
+  /** Offset of the next message the broker will write (end of partition). */
+  highWatermark: string;
+}
+
+export interface BatchContext {
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or this batch's partition was revoked: stop work, commit nothing. */
+  isActive(): boolean;
+}
+
+export interface BatchConsumerOptions {
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  maxBytesPerPartition?: number;
+  partitionsConsumedConcurrently?: number;
+  /**
+   * Handles one batch of one partition. When it resolves, the wrapper commits the offset after the last
+   * message: the handler must have made the batch's state and outputs durable by then. When it rejects,
+   * nothing is committed and the batch is fetched again.
+   */
+  handle(batch: ConsumedBatch, ctx: BatchContext): Promise<void>;
+  onCommitted?(topic: string, partition: number, nextOffset: string, highWatermark: string): void;
+}
+
+export class BatchConsumer {
+  private readonly consumer: Consumer;
+  private running = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly opts: BatchConsumerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: opts.sessionTimeoutMs ?? 30000,
+      heartbeatInterval: opts.heartbeatIntervalMs ?? 3000,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
+      maxWaitTimeInMs: 100,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+  }
+
+  get events() {
+    return this.consumer.events;
+  }
+
+  on(event: string, listener: (e: unknown) => void): void {
+    this.consumer.on(event as never, listener as never);
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning ?? true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0) return;
+    const messages: RawMessage[] = batch.messages.map((m) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key ?? null,
+      value: m.value ?? null,
+      timestampMs: Number(m.timestamp),
+      headers: decodeHeaders(m.headers),
+    }));
+    const ctx: BatchContext = {
+      heartbeat: () => payload.heartbeat(),
+      isActive: () => this.running && payload.isRunning() && !payload.isStale(),
+    };
+    await this.opts.handle(
+      { topic: batch.topic, partition: batch.partition, messages, highWatermark: batch.highWatermark },
+      ctx,
+    );
+    if (!ctx.isActive()) return;
+    const last = messages[messages.length - 1]!;
+    const next = (BigInt(last.offset) + 1n).toString();
+    payload.resolveOffset(last.offset);
+    await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    this.opts.onCommitted?.(batch.topic, batch.partition, next, batch.highWatermark);
+  }
+
+  pause(topic: string, partitions?: number[]): void {
+    this.consumer.pause([partitions ? { topic, partitions } : { topic }]);
+  }
+
+  resume(topic: string, partitions?: number[]): void {
+    this.consumer.resume([partitions ? { topic, partitions } : { topic }]);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    try {
+      await this.consumer.disconnect();
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'consumer disconnect failed');
+    }
+  }
+}
+
+function decodeHeaders(h: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const [k, v] of Object.entries(h)) {
+    if (Buffer.isBuffer(v)) out[k] = v.toString('utf8');
+    else if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}

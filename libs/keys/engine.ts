@@ -1,0 +1,2 @@
+export {};
+// Filled in by the rule engine.

@@ -1,0 +1,150 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus metric Bulwark exports is declared here, so names follow contract section 8 in one place:
+ * `bulwark_` prefix, counters end in `_total`, durations are `_seconds` histograms.
+ */
+export { Registry };
+
+export function createRegistry(service: string, withDefaults = true): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'bulwark_process_' });
+  return registry;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export function intakeMetrics(registry: Registry) {
+  return {
+    consumed: new Counter({
+      name: 'bulwark_events_consumed_total',
+      help: 'Messages consumed from an input topic, valid or not.',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    invalid: new Counter({
+      name: 'bulwark_events_invalid_total',
+      help: 'Messages that could not be accepted (sent to the dead-letter topic), by reason code.',
+      labelNames: ['topic', 'code'] as const,
+      registers: [registry],
+    }),
+    ignored: new Counter({
+      name: 'bulwark_events_ignored_total',
+      help: 'Well-formed events of a type this version does not know.',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    duplicate: new Counter({
+      name: 'bulwark_events_duplicate_total',
+      help: 'Events whose eventId was already applied; they change nothing.',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'bulwark_dead_letters_total',
+      help: 'Messages written to a dead-letter topic.',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'bulwark_consumer_lag',
+      help: 'Messages between the last committed offset and the end of the partition.',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    batchDuration: new Histogram({
+      name: 'bulwark_batch_duration_seconds',
+      help: 'Time to process one consumed batch, from hand-over to commit.',
+      labelNames: ['topic'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    paused: new Gauge({
+      name: 'bulwark_consumer_paused',
+      help: '1 while the consumer is paused because its state store is unreachable.',
+      registers: [registry],
+    }),
+    lastProgress: new Gauge({
+      name: 'bulwark_detector_last_progress_timestamp_seconds',
+      help: 'Wall-clock time of the last committed batch (the breaker watches it for stalls).',
+      registers: [registry],
+    }),
+  };
+}
+export type IntakeMetrics = ReturnType<typeof intakeMetrics>;
+
+export function engineMetrics(registry: Registry) {
+  return {
+    flags: new Counter({
+      name: 'bulwark_flags_total',
+      help: 'Flags raised, by rule and severity.',
+      labelNames: ['rule', 'severity'] as const,
+      registers: [registry],
+    }),
+    decisionLatency: new Histogram({
+      name: 'bulwark_decision_latency_seconds',
+      help: 'From an event occurredAt (event time) to the wall-clock moment its decision was made.',
+      labelNames: ['rule'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    pendingDecisions: new Gauge({
+      name: 'bulwark_pending_decisions',
+      help: 'Approvals waiting for the grace period to pass before mfa-missing decides.',
+      registers: [registry],
+    }),
+    watermark: new Gauge({
+      name: 'bulwark_event_time_watermark_seconds',
+      help: 'Event time up to which all non-idle input partitions have progressed (unix seconds).',
+      registers: [registry],
+    }),
+  };
+}
+export type EngineMetrics = ReturnType<typeof engineMetrics>;
+
+export function breakerMetrics(registry: Registry) {
+  return {
+    state: new Gauge({
+      name: 'bulwark_breaker_state',
+      help: 'Breaker state by scope: 1 halted, 0 open.',
+      labelNames: ['scope'] as const,
+      registers: [registry],
+    }),
+    changes: new Counter({
+      name: 'bulwark_breaker_changes_total',
+      help: 'Breaker state changes, by scope and trigger.',
+      labelNames: ['scope', 'trigger'] as const,
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'bulwark_operator_auth_failures_total',
+      help: 'Operator requests refused for a missing or wrong token.',
+      registers: [registry],
+    }),
+    flagsConsumed: new Counter({
+      name: 'bulwark_breaker_flags_consumed_total',
+      help: 'Flags the breaker consumed from risk.flags.v1.',
+      labelNames: ['severity'] as const,
+      registers: [registry],
+    }),
+    detectorProgressAge: new Gauge({
+      name: 'bulwark_detector_progress_age_seconds',
+      help: 'Seconds since the detector last made progress, as the breaker sees it.',
+      registers: [registry],
+    }),
+  };
+}
+export type BreakerMetrics = ReturnType<typeof breakerMetrics>;
+
+export function redisMetrics(registry: Registry) {
+  return {
+    errors: new Counter({
+      name: 'bulwark_redis_errors_total',
+      help: 'Redis commands or connections that failed.',
+      labelNames: ['component'] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type RedisMetrics = ReturnType<typeof redisMetrics>;

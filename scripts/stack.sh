@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The local stack: a real Kafka broker (from Maven Central jars) and Redis, plus topic provisioning.
+#   scripts/stack.sh up     - start Kafka and Redis (reusing running ones), create topics
+#   scripts/stack.sh down   - stop the services Bulwark started (Kafka, Redis if it started it, demo services)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+case "${1:-}" in
+  up)
+    "$ROOT/scripts/redis.sh" start
+    "$ROOT/scripts/kafka.sh" start
+    if [ -f "$ROOT/dist/services/provision/main.js" ]; then node "$ROOT/dist/services/provision/main.js"; fi
+    ;;
+  down)
+    "$ROOT/scripts/services.sh" stop all 2>/dev/null || true
+    "$ROOT/scripts/kafka.sh" stop
+    "$ROOT/scripts/redis.sh" stop
+    ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac

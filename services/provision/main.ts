@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { commonEnvSchema, loadConfigOrExit } from '../../libs/config';
+import { KafkaClient, topicDeclarations, topicNames } from '../../libs/kafka';
+import { componentLogger } from '../../libs/logger';
+
+/** Creates the contract's topics (idempotent). Services run the same at start; this is the script form. */
+async function main(): Promise<void> {
+  const cfg = loadConfigOrExit(commonEnvSchema.extend({}) as z.ZodType<z.infer<typeof commonEnvSchema>>);
+  const logger = componentLogger('provision');
+  const kafka = new KafkaClient({ brokers: cfg.BULWARK_KAFKA_BROKERS, clientId: 'bulwark-provision', logger });
+  const decls = topicDeclarations(topicNames(cfg.BULWARK_TOPIC_PREFIX), cfg.BULWARK_PARTITIONS);
+  const created = await kafka.ensureTopics(decls);
+  logger.info({ created, declared: decls.map((d) => d.topic) }, 'topics provisioned');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bulwark provision: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
