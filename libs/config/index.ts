@@ -28,12 +28,13 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.en
 }
 
 // Reusable field builders. Each names what is allowed, so the message tells the user how to fix it.
+/** A TCP port; 0 asks the OS for a free one (tests). */
 export const port = (def: number) =>
   z.coerce
-    .number({ error: 'must be a TCP port number (1-65535)' })
-    .int('must be a whole number (1-65535)')
-    .min(1, 'must be between 1 and 65535')
-    .max(65535, 'must be between 1 and 65535')
+    .number({ error: 'must be a TCP port number (0-65535; 0 picks a free port)' })
+    .int('must be a whole number (0-65535)')
+    .min(0, 'must be between 0 and 65535')
+    .max(65535, 'must be between 0 and 65535')
     .default(def);
 
 export const positiveInt = (def: number, what = 'a positive whole number') =>
