@@ -1,0 +1,324 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, errorMessage } from '../errors';
+import { sanctionsListsFor } from './sanctions';
+
+/**
+ * Rules are data: a list of rule instances `{ id, kind, severity, enabled, params }`, so a second instance
+ * of a kind (a `velocity-large` next to `velocity`) is a config change, not a code change. The file is YAML
+ * or JSON; the schema turns it into the compiled `RulesConfig` (raw -> validated, defaults filled, paths
+ * resolved) and code after start-up only ever sees that. Every default is the contract's (section 5).
+ */
+
+export const RULE_KINDS = [
+  'mfa-missing',
+  'new-address-cooldown',
+  'mfa-reset-withdrawal',
+  'new-device-withdrawal',
+  'velocity',
+  'sanctioned-destination',
+] as const;
+export type RuleKind = (typeof RULE_KINDS)[number];
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** The contract's defaults, in one place; `config/rules.default.yaml` spells out the same numbers. */
+export const DEFAULTS = {
+  graceMs: 30_000,
+  idleTimeoutMs: 10_000,
+  dedupHorizonMs: 2 * DAY,
+  maxSkewMs: 6 * HOUR,
+  mfaLookbackMs: 10 * MINUTE,
+  cooldownMs: DAY,
+  mfaChangeWindowMs: DAY,
+  deviceUnseenMs: 90 * DAY,
+  loginWithinMs: 30 * MINUTE,
+  velocityWindowMs: HOUR,
+  velocityMaxCount: 5,
+  velocityMaxUsd: 100_000,
+} as const;
+
+const DEFAULT_SEVERITY: Record<RuleKind, Severity> = {
+  'mfa-missing': 'critical',
+  'new-address-cooldown': 'high',
+  'mfa-reset-withdrawal': 'high',
+  'new-device-withdrawal': 'medium',
+  velocity: 'medium',
+  'sanctioned-destination': 'critical',
+};
+
+/** The environment variable naming the sanctions lists folder when a rule does not. */
+export const SANCTIONS_DIR_ENV = 'BULWARK_SANCTIONS_DIR';
+
+const POSITIVE = 'expected a positive number';
+const positiveMs = (def: number) => z.number({ error: POSITIVE }).positive({ error: POSITIVE }).default(def);
+const nonNegativeMs = (def: number) =>
+  z.number({ error: 'expected a number >= 0' }).min(0, { error: 'expected a number >= 0' }).default(def);
+
+const paramSchemas = {
+  'mfa-missing': z.strictObject({ lookbackMs: positiveMs(DEFAULTS.mfaLookbackMs) }),
+  'new-address-cooldown': z.strictObject({ cooldownMs: positiveMs(DEFAULTS.cooldownMs) }),
+  'mfa-reset-withdrawal': z.strictObject({ windowMs: positiveMs(DEFAULTS.mfaChangeWindowMs) }),
+  'new-device-withdrawal': z.strictObject({
+    unseenMs: positiveMs(DEFAULTS.deviceUnseenMs),
+    loginWithinMs: positiveMs(DEFAULTS.loginWithinMs),
+  }),
+  velocity: z
+    .strictObject({
+      windowMs: positiveMs(DEFAULTS.velocityWindowMs),
+      /** Flags when more than this many withdrawals were approved in the window; null: no count limit. */
+      maxCount: z
+        .number({ error: 'expected a whole number >= 0, or null for no count limit' })
+        .int({ error: 'expected a whole number >= 0, or null for no count limit' })
+        .min(0, { error: 'expected a whole number >= 0, or null for no count limit' })
+        .nullable()
+        .default(DEFAULTS.velocityMaxCount),
+      /** Flags when the window's approved amountUsd sums to more than this; null: no USD limit. */
+      maxUsd: z
+        .number({ error: 'expected a number >= 0, or null for no USD limit' })
+        .min(0, { error: 'expected a number >= 0, or null for no USD limit' })
+        .nullable()
+        .default(DEFAULTS.velocityMaxUsd),
+    })
+    .refine((p) => p.maxCount !== null || p.maxUsd !== null, {
+      error: 'maxCount and maxUsd cannot both be null: the rule would never flag',
+    }),
+  'sanctioned-destination': z.strictObject({
+    /** Folder of sanctioned_addresses_<TICKER>.txt; relative paths resolve against the config file. */
+    listsDir: z
+      .string({ error: 'expected a directory path' })
+      .min(1, { error: 'expected a directory path' })
+      .optional(),
+  }),
+} satisfies Record<RuleKind, z.ZodType>;
+
+type ParamsOf<K extends RuleKind> = z.output<(typeof paramSchemas)[K]>;
+
+/** The compiled parameters of each kind (sanctions: the folder resolved to an absolute path). */
+export interface RuleParams {
+  'mfa-missing': ParamsOf<'mfa-missing'>;
+  'new-address-cooldown': ParamsOf<'new-address-cooldown'>;
+  'mfa-reset-withdrawal': ParamsOf<'mfa-reset-withdrawal'>;
+  'new-device-withdrawal': ParamsOf<'new-device-withdrawal'>;
+  velocity: ParamsOf<'velocity'>;
+  'sanctioned-destination': { listsDir: string };
+}
+
+/** One rule instance; `kind` narrows `params`. */
+export type RuleInstance = {
+  [K in RuleKind]: { id: string; kind: K; severity: Severity; enabled: boolean; params: RuleParams[K] };
+}[RuleKind];
+export type RuleOf<K extends RuleKind> = Extract<RuleInstance, { kind: K }>;
+
+export interface RulesConfig {
+  /** How long after an approval (event time) an MFA from the auth stream still counts, and decisions wait. */
+  graceMs: number;
+  /** A caught-up input with no event for this long (wall clock) stops holding the watermark back. */
+  idleTimeoutMs: number;
+  /** How long an eventId is remembered (event time) so its redelivery is recognised as a duplicate. */
+  dedupHorizonMs: number;
+  /**
+   * How far one input stream may run ahead of the other (event time, and wall time while catching up) and
+   * still be matched exactly: auth facts (MFA, resets, logins, devices) are kept this much past their window.
+   */
+  maxSkewMs: number;
+  rules: RuleInstance[];
+}
+
+const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const topSchema = z.object({
+  graceMs: nonNegativeMs(DEFAULTS.graceMs),
+  idleTimeoutMs: positiveMs(DEFAULTS.idleTimeoutMs),
+  dedupHorizonMs: positiveMs(DEFAULTS.dedupHorizonMs),
+  maxSkewMs: nonNegativeMs(DEFAULTS.maxSkewMs),
+  rules: z.array(z.unknown(), { error: 'expected a list of rules' }).optional(),
+});
+
+const ruleSchema = z.strictObject({
+  id: z
+    .string({ error: 'expected a rule id (1-64 of A-Z a-z 0-9 . _ -, no colon)' })
+    .regex(RULE_ID, { error: 'expected a rule id (1-64 of A-Z a-z 0-9 . _ -, no colon)' })
+    .optional(),
+  kind: z.enum(RULE_KINDS, { error: `expected one of ${RULE_KINDS.join(', ')}` }),
+  severity: z.enum(SEVERITIES, { error: `expected one of ${SEVERITIES.join(', ')}` }).optional(),
+  enabled: z.boolean({ error: 'expected true or false' }).default(true),
+  params: z.unknown().optional(),
+});
+
+/** `rules[2].params.windowMs` from a zod path. */
+function fieldPath(parts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of parts) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out || '(root)';
+}
+
+function issueLines(error: z.ZodError, prefix: readonly PropertyKey[]): string[] {
+  return error.issues.map((i) => {
+    if (i.code === 'unrecognized_keys') {
+      const keys = i.keys.map((k) => JSON.stringify(k)).join(', ');
+      return `${fieldPath([...prefix, ...i.path])}: unknown field ${keys}`;
+    }
+    return `${fieldPath([...prefix, ...i.path])}: ${i.message}`;
+  });
+}
+
+/** The folder holding this repository's package.json (works from libs/ under ts-jest and from dist/). */
+export function repoRoot(from = __dirname): string {
+  let dir = from;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bulwark') return dir;
+      } catch {
+        // not ours; keep climbing
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(from, '..', '..');
+    dir = up;
+  }
+}
+
+/** The OFAC lists vendored in this repository (data/ofac-sanctioned-addresses, MIT; see SOURCE.md there). */
+export function bundledSanctionsDir(): string {
+  return path.join(repoRoot(), 'data', 'ofac-sanctioned-addresses');
+}
+
+/** The default rules file: `config/rules.default.yaml` at the repository root. */
+export function defaultRulesPath(): string {
+  return path.join(repoRoot(), 'config', 'rules.default.yaml');
+}
+
+function resolveListsDir(
+  given: string | undefined,
+  baseDir: string,
+  env: Record<string, string | undefined>,
+  field: string,
+): string {
+  if (given !== undefined) return path.resolve(baseDir, given);
+  const fromEnv = env[SANCTIONS_DIR_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return path.resolve(fromEnv);
+  const bundled = bundledSanctionsDir();
+  if (fs.existsSync(bundled)) return bundled;
+  throw new ConfigError(
+    `${field}: no sanctions lists folder: set params.listsDir, or ${SANCTIONS_DIR_ENV}, to a folder of ` +
+      `sanctioned_addresses_<TICKER>.txt files (the default ${bundled} does not exist)`,
+  );
+}
+
+export interface ParseOptions {
+  /** Relative `listsDir` values resolve against this folder (the config file's); default the cwd. */
+  baseDir?: string;
+  /** Names the input in error messages. */
+  source?: string;
+  env?: Record<string, string | undefined>;
+  /** Read the sanctions lists now so a bad folder fails at start-up (default true). */
+  loadLists?: boolean;
+}
+
+/** The contract's six default rules, as the file would list them. */
+export function defaultRuleList(): unknown[] {
+  return RULE_KINDS.map((kind) => ({ id: kind, kind }));
+}
+
+/**
+ * Validates a parsed config object and compiles it. Throws ConfigError whose message names every bad field
+ * by path, e.g. `rules[2].params.windowMs: expected a positive number`.
+ */
+export function parseRulesConfig(raw: unknown, opts: ParseOptions = {}): RulesConfig {
+  const source = opts.source ?? 'rules config';
+  const env = opts.env ?? process.env;
+  const fail = (lines: string[]): never => {
+    throw new ConfigError(`invalid ${source}: ${lines.join('; ')}`, { issues: lines });
+  };
+  const top = topSchema.safeParse(raw ?? {});
+  if (!top.success) return fail(issueLines(top.error, []));
+
+  const lines: string[] = [];
+  const rules: RuleInstance[] = [];
+  const seen = new Map<string, number>();
+  (top.data.rules ?? defaultRuleList()).forEach((entry, i) => {
+    const base = ruleSchema.safeParse(entry);
+    if (!base.success) {
+      lines.push(...issueLines(base.error, ['rules', i]));
+      return;
+    }
+    const { kind } = base.data;
+    const id = base.data.id ?? kind;
+    const earlier = seen.get(id);
+    if (earlier !== undefined) {
+      lines.push(`rules[${i}].id: "${id}" is already the id of rules[${earlier}]; ids must be unique`);
+      return;
+    }
+    seen.set(id, i);
+    const params = paramSchemas[kind].safeParse(base.data.params ?? {});
+    if (!params.success) {
+      lines.push(...issueLines(params.error, ['rules', i, 'params']));
+      return;
+    }
+    const severity = base.data.severity ?? DEFAULT_SEVERITY[kind];
+    const common = { id, severity, enabled: base.data.enabled };
+    if (kind === 'sanctioned-destination') {
+      const field = `rules[${i}].params.listsDir`;
+      try {
+        const given = (params.data as ParamsOf<'sanctioned-destination'>).listsDir;
+        const listsDir = resolveListsDir(given, opts.baseDir ?? process.cwd(), env, field);
+        if (opts.loadLists !== false && base.data.enabled) sanctionsListsFor(listsDir, field);
+        rules.push({ ...common, kind, params: { listsDir } });
+      } catch (err) {
+        lines.push(errorMessage(err));
+      }
+      return;
+    }
+    rules.push({ ...common, kind, params: params.data } as RuleInstance);
+  });
+  if (lines.length > 0) fail(lines);
+  const { graceMs, idleTimeoutMs, dedupHorizonMs, maxSkewMs } = top.data;
+  return { graceMs, idleTimeoutMs, dedupHorizonMs, maxSkewMs, rules };
+}
+
+/** The contract's defaults without reading any file. */
+export function defaultRulesConfig(opts: ParseOptions = {}): RulesConfig {
+  return parseRulesConfig({}, { source: 'default rules', ...opts });
+}
+
+/**
+ * Reads and compiles a rules file (YAML or JSON): `file`, else BULWARK_RULES_CONFIG, else
+ * `config/rules.default.yaml`. Throws ConfigError naming the file and the bad field.
+ */
+export function loadRulesConfig(
+  file?: string,
+  env: Record<string, string | undefined> = process.env,
+): RulesConfig {
+  const chosen = file ?? env.BULWARK_RULES_CONFIG ?? defaultRulesPath();
+  const abs = path.resolve(chosen);
+  let text: string;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `cannot read rules config ${abs}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`rules config ${abs} is not valid YAML or JSON: ${errorMessage(err)}`);
+  }
+  return parseRulesConfig(raw, { baseDir: path.dirname(abs), source: `rules config ${abs}`, env });
+}
+
+/** The enabled instances of one kind, in file order. */
+export function rulesOfKind<K extends RuleKind>(config: RulesConfig, kind: K): RuleOf<K>[] {
+  return config.rules.filter((r): r is RuleOf<K> => r.kind === kind && r.enabled);
+}
