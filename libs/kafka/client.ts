@@ -28,7 +28,7 @@ export interface RawMessage {
 
 export interface OutRecord {
   topic: string;
-  key: string | null;
+  key: string | Buffer | null;
   value: string | Buffer | null;
   headers?: Record<string, string>;
   partition?: number;
@@ -78,14 +78,28 @@ export class KafkaClient {
     return new BatchConsumer(this.kafka, opts, this.opts.logger);
   }
 
+  private sharedAdmin?: Promise<Admin>;
+
+  /**
+   * Runs `fn` with one admin connection kept for the client's life (offset checks run every second; a new
+   * connection each time would cost more than the request). A failed connection is retried on the next call.
+   */
   async admin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      return await fn(admin);
-    } finally {
-      await admin.disconnect();
+    if (!this.sharedAdmin) {
+      const admin = this.kafka.admin();
+      this.sharedAdmin = admin.connect().then(() => admin);
+      this.sharedAdmin.catch(() => {
+        this.sharedAdmin = undefined;
+      });
     }
+    return fn(await this.sharedAdmin);
+  }
+
+  /** Closes the shared admin connection, if one was opened. */
+  async close(): Promise<void> {
+    const pending = this.sharedAdmin;
+    this.sharedAdmin = undefined;
+    if (pending) await pending.then((a) => a.disconnect()).catch(() => undefined);
   }
 
   /** Creates missing topics; existing ones are left as they are (idempotent). Returns the names created. */
@@ -224,7 +238,10 @@ export class BatchConsumer {
 
   async start(): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning ?? true });
+    await this.consumer.subscribe({
+      topics: this.opts.topics,
+      fromBeginning: this.opts.fromBeginning ?? true,
+    });
     this.running = true;
     await this.consumer.run({
       autoCommit: false,
@@ -260,6 +277,11 @@ export class BatchConsumer {
     payload.resolveOffset(last.offset);
     await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
     this.opts.onCommitted?.(batch.topic, batch.partition, next, batch.highWatermark);
+  }
+
+  /** Moves a partition's position (call after start); the next batch starts at `offset`. */
+  seek(topic: string, partition: number, offset: string): void {
+    this.consumer.seek({ topic, partition, offset });
   }
 
   pause(topic: string, partitions?: number[]): void {

@@ -16,7 +16,11 @@ export function testKafka(): KafkaClient {
   return new KafkaClient({ brokers: KAFKA_BROKERS, clientId: 'bulwark-test', logger: silentLogger() });
 }
 
-export async function provisionTopics(kafka: KafkaClient, prefix: string, partitions = 3): Promise<TopicNames> {
+export async function provisionTopics(
+  kafka: KafkaClient,
+  prefix: string,
+  partitions = 3,
+): Promise<TopicNames> {
   const names = topicNames(`${prefix}.`);
   await kafka.ensureTopics(topicDeclarations(names, partitions));
   return names;
@@ -48,7 +52,8 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20000, st
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

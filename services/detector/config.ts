@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { commonEnvSchema, durationMs, port, positiveInt } from '../../libs/config';
+
+/** The detector's environment: the shared settings plus its own. Every default is the contract's. */
+export const detectorEnvSchema = commonEnvSchema.extend({
+  BULWARK_DETECTOR_PORT: port(8080),
+  BULWARK_DETECTOR_HOST: z.string().min(1).default('127.0.0.1'),
+  BULWARK_DETECTOR_GROUP: z.string().min(1).default('bulwark-detector'),
+  BULWARK_RULES_CONFIG: z.string().min(1).optional(),
+  BULWARK_MAX_EVENT_BYTES: positiveInt(65536, 'a size in bytes >= 1'),
+  /** How often pending decisions are checked against the watermark when no batch arrives. */
+  BULWARK_TICK_MS: durationMs(1000).refine((v) => v >= 50, 'must be at least 50 milliseconds'),
+  BULWARK_PARTITIONS_CONCURRENCY: positiveInt(2, 'a whole number >= 1'),
+});
+export type DetectorConfig = z.infer<typeof detectorEnvSchema>;

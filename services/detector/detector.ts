@@ -1,0 +1,308 @@
+import type { Registry } from 'prom-client';
+import { errorMessage } from '../../libs/errors';
+import { RuleEngine, ProgressTracker, type Flag, type SourcedEvent } from '../../libs/engine';
+import {
+  KafkaClient,
+  topicDeclarations,
+  topicNames,
+  type BatchConsumer,
+  type BatchContext,
+  type BulwarkProducer,
+  type ConsumedBatch,
+  type OutRecord,
+  type TopicNames,
+} from '../../libs/kafka';
+import { componentLogger, type Logger } from '../../libs/logger';
+import {
+  engineMetrics,
+  intakeMetrics,
+  redisMetrics,
+  type IntakeMetrics,
+  type RedisMetrics,
+} from '../../libs/metrics';
+import { createRedis, redisAnswers, type Redis } from '../../libs/redis';
+import type { RulesConfig } from '../../libs/rules';
+import type { DetectorConfig } from './config';
+import { intakeBatch } from './intake';
+
+/**
+ * The detector: consumes auth and wallet events, applies them to the rule engine, produces flags and dead
+ * letters, and only then lets the consumer commit. A crash at any point re-delivers events whose effects the
+ * engine already holds; the engine treats them as duplicates and hands back their unacknowledged flags, so
+ * nothing is lost and nothing counts twice.
+ */
+export interface DetectorDeps {
+  config: DetectorConfig;
+  rules: RulesConfig;
+  registry: Registry;
+  logger?: Logger;
+  wallClock?: () => number;
+}
+
+export class Detector {
+  private readonly log: Logger;
+  private readonly topics: TopicNames;
+  private readonly kafka: KafkaClient;
+  private readonly redis: Redis;
+  private readonly metrics: IntakeMetrics;
+  private readonly redisErrors: RedisMetrics;
+  private readonly now: () => number;
+  private engine?: RuleEngine;
+  private progress?: ProgressTracker;
+  private producer?: BulwarkProducer;
+  private consumer?: BatchConsumer;
+  private ticker?: NodeJS.Timeout;
+  private tickInFlight: Promise<void> = Promise.resolve();
+  private tickQueued = false;
+  private joined = false;
+  private pausedForRedis = false;
+  private stopping = false;
+
+  constructor(private readonly deps: DetectorDeps) {
+    this.log = componentLogger('detector', deps.logger);
+    this.topics = topicNames(deps.config.BULWARK_TOPIC_PREFIX);
+    this.now = deps.wallClock ?? Date.now;
+    this.metrics = intakeMetrics(deps.registry);
+    this.redisErrors = redisMetrics(deps.registry);
+    this.kafka = new KafkaClient({
+      brokers: deps.config.BULWARK_KAFKA_BROKERS,
+      clientId: `${deps.config.BULWARK_KAFKA_CLIENT_ID}-detector`,
+      logger: componentLogger('kafka', this.log),
+    });
+    this.redis = createRedis({
+      url: deps.config.BULWARK_REDIS_URL,
+      logger: componentLogger('redis', this.log),
+      onError: () => this.redisErrors.errors.inc({ component: 'detector' }),
+    });
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.deps.config;
+    await this.kafka.ensureTopics(topicDeclarations(this.topics, cfg.BULWARK_PARTITIONS));
+    this.engine = await RuleEngine.create({
+      redis: this.redis,
+      prefix: cfg.BULWARK_KEY_PREFIX,
+      rules: this.deps.rules,
+      logger: this.log,
+      metrics: engineMetrics(this.deps.registry),
+      wallClock: this.now,
+    });
+    this.progress = new ProgressTracker(this.redis, cfg.BULWARK_KEY_PREFIX, {
+      idleTimeoutMs: this.deps.rules.idleTimeoutMs,
+    });
+    this.producer = this.kafka.producer();
+    await this.producer.connect();
+    // Until a partition with input waiting has been read, it must hold event time back.
+    await this.withRedisRetry(() => this.syncPartitions());
+    // Flags a crashed instance decided but never produced go out first.
+    await this.withRedisRetry(async () => this.emitFlags(await this.engine!.unackedFlags()));
+
+    this.consumer = this.kafka.consumer({
+      groupId: cfg.BULWARK_DETECTOR_GROUP,
+      topics: [this.topics.auth, this.topics.wallet],
+      fromBeginning: true,
+      partitionsConsumedConcurrently: cfg.BULWARK_PARTITIONS_CONCURRENCY,
+      handle: (batch, ctx) => this.handleBatch(batch, ctx),
+      onCommitted: (topic, partition, next, high) => {
+        this.metrics.consumerLag.set(
+          { topic, partition: String(partition) },
+          Number(BigInt(high) - BigInt(next)),
+        );
+        this.metrics.lastProgress.set(this.now() / 1000);
+      },
+    });
+    this.consumer.on('consumer.group_join', () => {
+      this.joined = true;
+    });
+    this.consumer.on('consumer.crash', (e) => {
+      this.joined = false;
+      this.log.error(
+        { err: errorMessage((e as { payload?: { error?: unknown } }).payload?.error) },
+        'consumer crashed',
+      );
+    });
+    await this.consumer.start();
+    this.ticker = setInterval(() => this.tick(), cfg.BULWARK_TICK_MS);
+    this.log.info(
+      { topics: [this.topics.auth, this.topics.wallet], group: cfg.BULWARK_DETECTOR_GROUP },
+      'detector started',
+    );
+  }
+
+  /** Ready when the consumer has joined its group, Redis answers and nothing is paused. */
+  async readiness(): Promise<{ ready: boolean; reasons: string[] }> {
+    const reasons: string[] = [];
+    if (!this.joined) reasons.push('consumer has not joined its group');
+    if (this.pausedForRedis) reasons.push('paused: Redis unreachable');
+    if (!(await redisAnswers(this.redis))) reasons.push('Redis does not answer');
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  private async handleBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
+    const end = this.metrics.batchDuration.startTimer({ topic: batch.topic });
+    const isAuth = batch.topic === this.topics.auth;
+    const intake = intakeBatch(batch.messages, {
+      maxBytes: this.deps.config.BULWARK_MAX_EVENT_BYTES,
+      expectedTopic: isAuth ? 'auth' : 'wallet',
+      dlqTopic: this.topics.dlq(batch.topic),
+      nowIso: new Date(this.now()).toISOString(),
+    });
+    const source = `${batch.topic}/${batch.partition}`;
+    const valid: SourcedEvent[] = [];
+    const deadLetters: OutRecord[] = [];
+    let ignored = 0;
+    let maxEventTime = -Infinity;
+    for (const item of intake) {
+      if (item.kind === 'valid') {
+        valid.push({ event: item.event, source });
+        if (item.event.occurredAtMs > maxEventTime) maxEventTime = item.event.occurredAtMs;
+      } else if (item.kind === 'ignored') ignored++;
+      else {
+        deadLetters.push(item.dlq);
+        this.metrics.invalid.inc({ topic: batch.topic, code: item.code });
+      }
+    }
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug(
+        { topic: batch.topic, partition: batch.partition, events: valid.map((v) => v.event) },
+        'batch',
+      );
+    }
+
+    const last = batch.messages[batch.messages.length - 1]!;
+    const caughtUp = BigInt(last.offset) + 1n >= BigInt(batch.highWatermark);
+    const applied = await this.withRedisRetry(async () => {
+      const result = valid.length > 0 ? await this.engine!.applyBatch(valid) : { flags: [], outcomes: [] };
+      await this.progress!.record(
+        [{ source, maxEventTimeMs: Number.isFinite(maxEventTime) ? maxEventTime : 0, caughtUp }],
+        this.now(),
+      );
+      return result;
+    }, ctx);
+    if (!applied) return; // stopping or revoked: commit nothing
+
+    // Dead letters and flags must be in Kafka before the offsets move past the events that produced them.
+    await this.producer!.send(deadLetters);
+    await this.emitFlags(applied.flags);
+
+    this.metrics.consumed.inc({ topic: batch.topic }, batch.messages.length);
+    if (ignored > 0) this.metrics.ignored.inc({ topic: batch.topic }, ignored);
+    if (deadLetters.length > 0)
+      this.metrics.deadLetters.inc({ topic: this.topics.dlq(batch.topic) }, deadLetters.length);
+    const dups = applied.outcomes.filter((o) => o === 'duplicate').length;
+    if (dups > 0) this.metrics.duplicate.inc({ topic: batch.topic }, dups);
+    end();
+    this.tick();
+  }
+
+  /** Produces flags (acks=-1) keyed by userId, then tells the engine they are durable. */
+  private async emitFlags(flags: Flag[]): Promise<void> {
+    if (flags.length === 0) return;
+    await this.producer!.send(
+      flags.map((f) => ({
+        topic: this.topics.flags,
+        key: f.userId,
+        value: JSON.stringify(f),
+        headers: { 'bulwark-flag-id': f.flagId },
+      })),
+    );
+    await this.engine!.ackFlags(flags);
+  }
+
+  /**
+   * Compares every input partition's committed offset with its end, right before each watermark: a partition
+   * with input waiting is marked not caught up, so it holds event time back even before any instance has
+   * fetched from it (a decision must not close while a partition that may carry the awaited event is behind);
+   * one whose commits reach the end is caught up and may go idle. Returns false until every input partition
+   * is known, so no decision is made on a partial view. Committed offsets are the group's, so every instance
+   * sees the same. Also sets the lag metric.
+   */
+  private async syncPartitions(): Promise<boolean> {
+    const group = this.deps.config.BULWARK_DETECTOR_GROUP;
+    const updates: { source: string; maxEventTimeMs: number; caughtUp: boolean; arrived: boolean }[] = [];
+    for (const topic of [this.topics.auth, this.topics.wallet]) {
+      const [end, committed] = await Promise.all([
+        this.kafka.endOffsets(topic),
+        this.kafka.committedOffsets(group, topic),
+      ]);
+      if (end.size === 0) return false;
+      for (const [partition, high] of end) {
+        const c = committed.get(partition);
+        const done = c === undefined || c === '-1' ? 0n : BigInt(c);
+        const lag = BigInt(high) - done;
+        this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag > 0n ? Number(lag) : 0);
+        updates.push({
+          source: `${topic}/${partition}`,
+          maxEventTimeMs: 0,
+          caughtUp: lag <= 0n,
+          arrived: false,
+        });
+      }
+    }
+    await this.progress!.record(updates, this.now());
+    return true;
+  }
+
+  /** Closes pending decisions the watermark has passed. One tick at a time; requests made meanwhile coalesce. */
+  private tick(): void {
+    if (this.stopping || !this.engine || !this.progress || this.tickQueued) return;
+    this.tickQueued = true;
+    this.tickInFlight = this.tickInFlight
+      .then(async () => {
+        this.tickQueued = false;
+        if (!(await this.syncPartitions())) return;
+        const wm = await this.progress!.watermark(this.now());
+        if (wm === null) return;
+        // Decisions close once event time has moved past their due time (due < watermark).
+        const flags = await this.engine!.closeDue(wm - 1);
+        await this.emitFlags(flags);
+      })
+      .catch((err: unknown) => {
+        this.tickQueued = false;
+        this.redisErrors.errors.inc({ component: 'detector-tick' });
+        this.log.warn({ err: errorMessage(err) }, 'closing pending decisions failed; will retry');
+      });
+  }
+
+  /**
+   * Runs `fn` until it succeeds. While Redis is unreachable the batch in hand waits (heartbeating so the
+   * group keeps the partition), readiness is false and nothing is committed; it resumes by itself.
+   */
+  private async withRedisRetry<T>(fn: () => Promise<T>, ctx?: BatchContext): Promise<T | undefined> {
+    let delay = 200;
+    for (;;) {
+      try {
+        const v = await fn();
+        if (this.pausedForRedis) {
+          this.pausedForRedis = false;
+          this.metrics.paused.set(0);
+          this.log.info('state store reachable again: resuming');
+        }
+        return v;
+      } catch (err) {
+        this.redisErrors.errors.inc({ component: 'detector' });
+        if (!this.pausedForRedis) {
+          this.pausedForRedis = true;
+          this.metrics.paused.set(1);
+          this.log.error({ err: errorMessage(err) }, 'state store failed: pausing until it answers');
+        }
+        if (this.stopping || (ctx && !ctx.isActive())) return undefined;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+        if (ctx) await ctx.heartbeat().catch(() => undefined);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.consumer?.stop();
+    await this.tickInFlight;
+    await this.producer?.disconnect();
+    await this.kafka.close();
+    this.redis.disconnect();
+    this.log.info('detector stopped');
+  }
+}
