@@ -1,0 +1,447 @@
+import path from 'node:path';
+import { StateStoreError, errorMessage } from '../errors';
+import { breakerKeys, type BreakerKeys } from '../keys/breaker';
+import type { Logger } from '../logger';
+import type { BreakerMetrics } from '../metrics';
+import { Scripts, execPipeline, type Redis } from '../redis';
+import { stalledTrigger, windowTriggers, type BreakerConfig, type WindowTrigger } from './config';
+import { BreakerError } from './errors';
+import type { Flag } from './flag';
+import { assetScope, parseScope, type Scope } from './scope';
+import {
+  decideStatus,
+  parseChange,
+  parseSnapshot,
+  type AuditEntry,
+  type BreakerChange,
+  type BreakerSnapshot,
+  type WithdrawalStatus,
+} from './snapshot';
+import { thresholdUnits, windowAdds } from './triggers';
+
+type ScriptName = 'addFlag' | 'halt' | 'requestResume' | 'init' | 'restore' | 'ackOutbox';
+
+export interface BreakerOptions {
+  redis: Redis;
+  /** Key prefix: the deployment's, or a replay's or test's own namespace. */
+  prefix: string;
+  config: BreakerConfig;
+  logger: Logger;
+  metrics?: BreakerMetrics;
+  /**
+   * Publishes changes to the control topic. Changes wait in a Redis outbox until it resolves, so a change
+   * is published even if the process dies between the state change and the send.
+   */
+  publish?: (changes: BreakerChange[]) => Promise<void>;
+  /** Snapshots read back from the control topic; restored (newer version wins) before anything else. */
+  restore?: BreakerSnapshot[];
+  /** Wall clock, for operator actions and audit times (tests may pin it). */
+  now?: () => Date;
+}
+
+export type ResumeResult =
+  | { status: 'pending'; approvals: string[]; required: number; repeated: boolean }
+  | { status: 'resumed'; change: BreakerChange };
+
+/** Operator names appear in `by` joined by commas: keep them to a safe alphabet. */
+const OPERATOR_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const MAX_REASON = 500;
+
+/**
+ * The platform-wide withdrawal breaker. All state lives in Redis and every change is one atomic Lua script
+ * (read, check, bump the version, write, audit, outbox), so any number of instances, the service's and a
+ * replay's, can share it. The same class runs in the service and in-process in `bulwark replay`.
+ */
+export class Breaker {
+  private readonly keys: BreakerKeys;
+  private readonly scripts: Scripts<ScriptName>;
+  private readonly triggers: WindowTrigger[];
+  private readonly now: () => Date;
+
+  private constructor(private readonly opts: BreakerOptions) {
+    this.keys = breakerKeys(opts.prefix);
+    this.scripts = new Scripts<ScriptName>(opts.redis, path.join(__dirname, 'lua'));
+    this.triggers = windowTriggers(opts.config);
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  static async create(opts: BreakerOptions): Promise<Breaker> {
+    const b = new Breaker(opts);
+    if (opts.restore && opts.restore.length > 0) await b.restore(opts.restore);
+    await b.ensureInitialised();
+    await b.refreshMetrics();
+    return b;
+  }
+
+  get config(): BreakerConfig {
+    return this.opts.config;
+  }
+
+  /**
+   * Counts a batch of flags into their windows and trips any scope whose threshold is reached. One
+   * pipelined round trip for the batch (plus the outbox flush when something changed); resolves only once
+   * the changes are published, so the caller may then commit the flags' offsets.
+   */
+  async onFlags(flags: Flag[]): Promise<BreakerChange[]> {
+    if (flags.length === 0) return [];
+    const now = this.now();
+    const nowIso = now.toISOString();
+    const latest = now.getTime() + this.opts.config.maxFutureSkewMs;
+    const pipeline = this.opts.redis.pipeline();
+    const queued: { flagId: string; trigger: string; scope: string }[] = [];
+    for (const flag of flags) {
+      const adds = windowAdds(this.triggers, flag);
+      if (adds.length > 0 && adds[0]!.tsMs > latest) {
+        this.opts.logger.warn(
+          { flagId: flag.flagId, occurredAt: flag.occurredAt },
+          'flag dated in the future: not counted',
+        );
+        continue;
+      }
+      for (const add of adds) {
+        const t = add.trigger;
+        this.scripts.queue(
+          pipeline,
+          'addFlag',
+          [
+            this.keys.window(t.id, add.scope),
+            this.keys.windowData(t.id, add.scope),
+            this.keys.windowBuckets(t.id, add.scope),
+            this.keys.windowUserFirst(t.id, add.scope),
+            this.keys.windowUserLast(t.id, add.scope),
+            this.keys.state(add.scope),
+            this.keys.audit,
+            this.keys.outbox,
+            this.keys.scopes,
+          ],
+          [
+            t.kind,
+            add.member,
+            add.user,
+            add.cents,
+            add.tsMs,
+            new Date(add.tsMs).toISOString(),
+            t.windowMs,
+            this.opts.config.allowedLatenessMs,
+            thresholdUnits(t),
+            t.id,
+            add.scope,
+            nowIso,
+            t.label ?? defaultLabel(t),
+            durationText(t.windowMs),
+            flag.flagId,
+            t.kind === 'sum-amount-usd' ? t.threshold.toFixed(2) : String(t.threshold),
+          ],
+        );
+        queued.push({ flagId: flag.flagId, trigger: t.id, scope: add.scope });
+      }
+    }
+    if (this.opts.publish) pipeline.hgetall(this.keys.outbox);
+    const results = await this.exec(pipeline);
+    const changes: BreakerChange[] = [];
+    queued.forEach((q, i) => {
+      const r = JSON.parse(String(results[i])) as { r: string; change?: unknown };
+      if (r.r === 'tripped') changes.push(parseChange(r.change));
+      else if (r.r === 'late')
+        this.opts.logger.warn(q, 'flag older than its window allows (allowedLatenessMs): not counted');
+    });
+    for (const f of flags) this.opts.metrics?.flagsConsumed.inc({ severity: f.severity });
+    this.recordChanges(changes);
+    if (this.opts.publish) await this.publishOutbox(results[queued.length] as Record<string, string>);
+    return changes;
+  }
+
+  /** An operator's (or a replay's) halt. Null when the scope was already halted (recorded in the audit). */
+  async halt(scope: string, reason: string, operator: string, atIso?: string): Promise<BreakerChange | null> {
+    const s = parseScope(scope);
+    const why = checkReason(reason);
+    checkOperator(operator);
+    const nowIso = this.now().toISOString();
+    return this.runHalt(s, why, 'manual', operator, atIso ?? nowIso, nowIso, true, undefined);
+  }
+
+  /**
+   * One operator's request to resume. The request that makes `approvalsRequired` distinct operators
+   * (within the approval window, for the current halt) resumes; the same operator twice counts once.
+   * Throws `ENOTHALTED` when the scope is open.
+   */
+  async requestResume(scope: string, reason: string, operator: string): Promise<ResumeResult> {
+    const s = parseScope(scope);
+    const why = checkReason(reason);
+    checkOperator(operator);
+    const now = this.now();
+    const { approvalsRequired, approvalWindowMs } = this.opts.config.resume;
+    const raw = await this.store(() =>
+      this.scripts.run<string>('requestResume', this.scopeKeys(s), [
+        s,
+        operator,
+        why,
+        now.getTime(),
+        now.toISOString(),
+        approvalWindowMs,
+        approvalsRequired,
+      ]),
+    );
+    const r = JSON.parse(raw) as { r: string; change?: unknown; approvals?: unknown };
+    const approvals = Array.isArray(r.approvals) ? r.approvals.map(String) : [];
+    if (r.r === 'not-halted') throw new BreakerError('ENOTHALTED', `${s} is not halted`);
+    if (r.r === 'resumed') {
+      const change = parseChange(r.change);
+      this.recordChanges([change]);
+      this.opts.logger.warn({ scope: s, by: change.by, version: change.version }, 'breaker resumed');
+      await this.flushQuietly();
+      return { status: 'resumed', change };
+    }
+    this.opts.logger.info({ scope: s, operator, approvals, repeated: r.r === 'repeated' }, 'resume approval');
+    return { status: 'pending', approvals, required: approvalsRequired, repeated: r.r === 'repeated' };
+  }
+
+  /**
+   * The detector made no progress while input waited: halts the detector-stalled trigger's scope. Null
+   * when already halted or when the config has no such trigger.
+   */
+  async tripStalled(detail: string, atIso: string): Promise<BreakerChange | null> {
+    const t = stalledTrigger(this.opts.config);
+    if (!t) return null;
+    const scope = parseScope(t.target);
+    const reason = `${t.id}: detector made no progress for ${durationText(t.stallMs)} while input waits (${detail})`;
+    return this.runHalt(
+      scope,
+      reason.slice(0, MAX_REASON),
+      t.id,
+      'breaker',
+      atIso,
+      this.now().toISOString(),
+      false,
+      {
+        detail,
+      },
+    );
+  }
+
+  /** A scope's snapshot. A missing global snapshot reads as halted: the state was lost (fail closed). */
+  async status(scope: string): Promise<BreakerSnapshot> {
+    const s = parseScope(scope);
+    const [globalRaw, ownRaw] = await this.store(() =>
+      this.opts.redis.mget(this.keys.state('global'), this.keys.state(s)),
+    );
+    const own = parseSnapshot(ownRaw);
+    if (own) return own;
+    const global = parseSnapshot(globalRaw);
+    if (ownRaw !== null || !global)
+      return {
+        scope: s,
+        state: 'halted',
+        since: this.now().toISOString(),
+        reason: 'breaker state missing or unreadable in Redis (fail closed)',
+        trigger: 'state-missing',
+        by: 'breaker',
+        version: 0,
+      };
+    return {
+      scope: s,
+      state: 'open',
+      since: global.since,
+      reason: 'never halted',
+      trigger: 'init',
+      by: 'breaker',
+      version: 0,
+    };
+  }
+
+  /** Whether withdrawals of `asset` may proceed: global and the asset's scope in one read. */
+  async statusForAsset(asset?: string): Promise<WithdrawalStatus> {
+    const scope = asset === undefined ? undefined : assetScope(asset);
+    const [globalRaw, assetRaw] = await this.store(() =>
+      this.opts.redis.mget(this.keys.state('global'), this.keys.state(scope ?? 'global')),
+    );
+    return decideStatus(globalRaw ?? null, scope === undefined ? null : (assetRaw ?? null), asset);
+  }
+
+  /** The audit trail, newest first. */
+  async audit(limit = 100): Promise<AuditEntry[]> {
+    const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
+    const rows = await this.store(() => this.opts.redis.xrevrange(this.keys.audit, '+', '-', 'COUNT', n));
+    return rows.map(([id, fields]) => {
+      const json = fields[fields.indexOf('e') + 1] ?? '{}';
+      return { id, ...(JSON.parse(json) as Omit<AuditEntry, 'id'>) };
+    });
+  }
+
+  /** Restores snapshots (from the control topic) where Redis has none or an older version. */
+  async restore(snapshots: BreakerSnapshot[]): Promise<number> {
+    const nowIso = this.now().toISOString();
+    let restored = 0;
+    for (const s of snapshots) {
+      if (!parseSnapshot(JSON.stringify(s))) continue;
+      const scope = parseScope(s.scope);
+      const snap = JSON.stringify({
+        scope,
+        state: s.state,
+        since: s.since,
+        reason: s.reason,
+        trigger: s.trigger,
+        by: s.by,
+        version: s.version,
+      });
+      const keys = [this.keys.state(scope), this.keys.audit, this.keys.scopes];
+      restored += await this.store(() => this.scripts.run<number>('restore', keys, [snap, nowIso]));
+    }
+    if (restored > 0) this.opts.logger.warn({ restored }, 'breaker state restored from the control topic');
+    return restored;
+  }
+
+  /** Writes the open global snapshot if there is none; true when it had to (a fresh or emptied Redis). */
+  async ensureInitialised(): Promise<boolean> {
+    const created = await this.store(() =>
+      this.scripts.run<number>(
+        'init',
+        [this.keys.state('global'), this.keys.scopes],
+        ['global', this.now().toISOString()],
+      ),
+    );
+    return created === 1;
+  }
+
+  /** Sets the state gauge of every known scope from Redis (another instance may have changed it). */
+  async refreshMetrics(): Promise<BreakerSnapshot[]> {
+    const scopes = await this.store(() => this.opts.redis.smembers(this.keys.scopes));
+    if (!scopes.includes('global')) scopes.push('global');
+    const raws = await this.store(() => this.opts.redis.mget(...scopes.map((s) => this.keys.state(s))));
+    const snaps = scopes.map((scope, i) => {
+      const snap = parseSnapshot(raws[i]);
+      // Missing or corrupt state reads as halted: that is how the guard treats it.
+      this.opts.metrics?.state.set({ scope }, snap?.state === 'open' ? 0 : 1);
+      return snap;
+    });
+    return snaps.filter((s): s is BreakerSnapshot => s !== null);
+  }
+
+  /** Publishes whatever the outbox holds; the service calls it periodically to retry failed publishes. */
+  async flushOutbox(): Promise<number> {
+    if (!this.opts.publish) return 0;
+    const raw = await this.store(() => this.opts.redis.hgetall(this.keys.outbox));
+    return this.publishOutbox(raw);
+  }
+
+  private async publishOutbox(raw: Record<string, string>): Promise<number> {
+    const entries = Object.entries(raw ?? {});
+    if (entries.length === 0 || !this.opts.publish) return 0;
+    const changes = entries.map(([, json]) => parseChange(JSON.parse(json)));
+    changes.sort((a, b) => a.scope.localeCompare(b.scope) || a.version - b.version);
+    await this.opts.publish(changes);
+    await this.store(() => this.scripts.run('ackOutbox', [this.keys.outbox], entries.flat()));
+    return changes.length;
+  }
+
+  private async flushQuietly(): Promise<void> {
+    try {
+      await this.flushOutbox();
+    } catch (err) {
+      // The state is already in Redis (what guards read); the outbox keeps the change for the next flush.
+      this.opts.logger.error({ err: errorMessage(err) }, 'publishing a breaker change failed; will retry');
+    }
+  }
+
+  private async runHalt(
+    scope: Scope,
+    reason: string,
+    trigger: string,
+    by: string,
+    atIso: string,
+    nowIso: string,
+    auditNoop: boolean,
+    detail: Record<string, unknown> | undefined,
+  ): Promise<BreakerChange | null> {
+    if (Number.isNaN(Date.parse(atIso))) throw new BreakerError('EBADREQUEST', 'at must be an ISO timestamp');
+    const raw = await this.store(() =>
+      this.scripts.run<string>('halt', this.scopeKeys(scope), [
+        scope,
+        reason,
+        trigger,
+        by,
+        new Date(atIso).toISOString(),
+        nowIso,
+        auditNoop ? '1' : '0',
+        detail ? JSON.stringify(detail) : '',
+      ]),
+    );
+    const r = JSON.parse(raw) as { r: string; change?: unknown };
+    if (r.r !== 'changed') return null;
+    const change = parseChange(r.change);
+    this.recordChanges([change]);
+    this.opts.logger.warn({ scope, trigger, by, reason, version: change.version }, 'breaker halted');
+    await this.flushQuietly();
+    return change;
+  }
+
+  private scopeKeys(scope: Scope): string[] {
+    return [
+      this.keys.state(scope),
+      this.keys.approvals(scope),
+      this.keys.audit,
+      this.keys.outbox,
+      this.keys.scopes,
+    ];
+  }
+
+  private recordChanges(changes: BreakerChange[]): void {
+    for (const c of changes) {
+      this.opts.metrics?.state.set({ scope: c.scope }, c.state === 'halted' ? 1 : 0);
+      this.opts.metrics?.changes.inc({ scope: c.scope, trigger: c.trigger });
+      if (c.by === 'breaker')
+        this.opts.logger.warn(
+          { scope: c.scope, trigger: c.trigger, at: c.at, reason: c.reason },
+          'breaker tripped',
+        );
+    }
+  }
+
+  private async exec(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    return this.store(() => execPipeline(pipeline));
+  }
+
+  /** Redis failures become retriable StateStoreErrors; the caller pauses or answers 503. */
+  private async store<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof BreakerError) throw err;
+      throw new StateStoreError(`breaker state store: ${errorMessage(err)}`, err);
+    }
+  }
+}
+
+function checkReason(reason: unknown): string {
+  if (typeof reason !== 'string' || reason.trim().length === 0)
+    throw new BreakerError('EBADREQUEST', 'reason is required', { field: 'reason' });
+  if (reason.length > MAX_REASON)
+    throw new BreakerError('EBADREQUEST', `reason must be at most ${MAX_REASON} characters`, {
+      field: 'reason',
+    });
+  return reason.trim();
+}
+
+function checkOperator(operator: unknown): void {
+  if (typeof operator !== 'string' || !OPERATOR_PATTERN.test(operator) || operator === 'breaker')
+    throw new BreakerError(
+      'EBADREQUEST',
+      'operator must be 1-64 characters of A-Z a-z 0-9 . _ @ - (not "breaker")',
+      {
+        field: 'operator',
+      },
+    );
+}
+
+function defaultLabel(t: WindowTrigger): string {
+  if (t.kind === 'distinct-users') return 'distinct users flagged';
+  if (t.kind === 'distinct-withdrawals') return 'distinct withdrawals flagged';
+  return 'USD flagged';
+}
+
+/** "10 min", "60 s", "1500 ms": for reasons people read. */
+export function durationText(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}

@@ -1,0 +1,67 @@
+import { controlValue, decideStatus, parseSnapshot } from './snapshot';
+
+const snap = (scope: string, state: string, extra = {}) =>
+  JSON.stringify({
+    scope,
+    state,
+    since: '2022-01-17T00:00:00.000Z',
+    reason: 'r',
+    trigger: 't',
+    by: 'b',
+    version: 1,
+    ...extra,
+  });
+
+describe('snapshots and the fail-closed status decision', () => {
+  it('parses well-formed snapshots only', () => {
+    expect(parseSnapshot(snap('global', 'open'))).toMatchObject({
+      scope: 'global',
+      state: 'open',
+      version: 1,
+    });
+    expect(parseSnapshot(null)).toBeNull();
+    expect(parseSnapshot('nope')).toBeNull();
+    expect(parseSnapshot(snap('global', 'closed'))).toBeNull();
+    expect(parseSnapshot(snap('global', 'open', { version: '1' }))).toBeNull();
+  });
+
+  it('allows only when global is readable and open and the asset is not halted', () => {
+    expect(decideStatus(snap('global', 'open'), null, 'ETH')).toMatchObject({
+      allowed: true,
+      scope: 'asset:ETH',
+      state: 'open',
+    });
+    expect(decideStatus(snap('global', 'open'), snap('asset:ETH', 'open'), 'ETH').allowed).toBe(true);
+    expect(decideStatus(snap('global', 'open'), null)).toMatchObject({ allowed: true, scope: 'global' });
+  });
+
+  it('refuses when global is halted, missing or corrupt, or the asset is halted or corrupt', () => {
+    expect(decideStatus(snap('global', 'halted'), snap('asset:ETH', 'open'), 'ETH')).toMatchObject({
+      allowed: false,
+      scope: 'global',
+      state: 'halted',
+    });
+    expect(decideStatus(null, snap('asset:ETH', 'open'), 'ETH')).toMatchObject({
+      allowed: false,
+      state: 'unknown',
+    });
+    expect(decideStatus('garbage', null, 'ETH')).toMatchObject({ allowed: false, state: 'unknown' });
+    expect(decideStatus(snap('global', 'open'), snap('asset:ETH', 'halted'), 'ETH')).toMatchObject({
+      allowed: false,
+      scope: 'asset:ETH',
+      state: 'halted',
+    });
+    expect(decideStatus(snap('global', 'open'), '{}', 'ETH')).toMatchObject({
+      allowed: false,
+      scope: 'asset:ETH',
+      state: 'unknown',
+    });
+  });
+
+  it('writes the control topic value with exactly the contract fields', () => {
+    const value = JSON.parse(
+      controlValue({ ...JSON.parse(snap('global', 'halted')), at: 'x', previous: 'open' }),
+    );
+    expect(Object.keys(value)).toEqual(['scope', 'state', 'since', 'reason', 'trigger', 'by', 'version']);
+  });
+});

@@ -1,0 +1,7 @@
+export {
+  createWithdrawalGuard,
+  MAX_CACHE_MS,
+  type GuardStatus,
+  type WithdrawalGuard,
+  type WithdrawalGuardOptions,
+} from './guard';

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { commonEnvSchema, durationMs, port, positiveInt } from '../../libs/config';
+
+/** The breaker service's environment (shared settings in libs/config). */
+export const breakerEnvSchema = commonEnvSchema.extend({
+  BULWARK_BREAKER_PORT: port(8081),
+  BULWARK_BREAKER_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Comma-separated `name:salt:sha256hex(salt+token)[:roles]`; or a file of them (one per line). */
+  BULWARK_OPERATORS: z.string().optional(),
+  BULWARK_OPERATORS_FILE: z.string().min(1).optional(),
+  BULWARK_BREAKER_GROUP: z.string().min(1).default('bulwark-breaker'),
+  BULWARK_DETECTOR_GROUP: z.string().min(1).default('bulwark-detector'),
+  /** Overrides the detector-stalled trigger's stallMs from the triggers file. */
+  BULWARK_STALL_MS: z.coerce
+    .number({ error: 'must be a duration in milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .positive('must be > 0 milliseconds')
+    .optional(),
+  BULWARK_STALL_CHECK_MS: durationMs(5000).refine((n) => n >= 100, 'must be at least 100 milliseconds'),
+  /** Triggers file (YAML); config/breaker.default.yaml when unset. */
+  BULWARK_BREAKER_CONFIG: z.string().min(1).optional(),
+  BULWARK_AUTH_FAILURES_PER_MIN: positiveInt(10, 'a whole number of failures >= 1'),
+});
+export type BreakerEnv = z.infer<typeof breakerEnvSchema>;

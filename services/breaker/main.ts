@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { loadConfigOrExit } from '../../libs/config';
+import { loadBreakerConfig } from '../../libs/breaker';
+import { ConfigError, errorMessage } from '../../libs/errors';
+import { rootLogger } from '../../libs/logger';
+import { breakerEnvSchema } from './config';
+import { OperatorRegistry } from './operators';
+import { startBreakerService, type RunningBreakerService } from './service';
+
+/** `node dist/services/breaker/main.js`: the breaker service. Exit 1 with one line on bad configuration. */
+function configOrExit<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`bulwark breaker: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  process.env.BULWARK_SERVICE ??= 'breaker';
+  const env = loadConfigOrExit(breakerEnvSchema);
+  const operators = configOrExit(() => {
+    const ops = OperatorRegistry.fromEnv(env.BULWARK_OPERATORS, env.BULWARK_OPERATORS_FILE);
+    // Without two operators able to resume, the first halt could never be lifted.
+    if (ops.withRole('resume').length < 2)
+      throw new ConfigError(
+        'BULWARK_OPERATORS: at least 2 operators with the resume role are needed (four eyes); make lines with hash-token',
+      );
+    return ops;
+  });
+  const triggers = configOrExit(() => {
+    try {
+      return loadBreakerConfig(env.BULWARK_BREAKER_CONFIG);
+    } catch (err) {
+      if (err instanceof ConfigError && env.BULWARK_BREAKER_CONFIG !== undefined)
+        throw new ConfigError(`BULWARK_BREAKER_CONFIG: ${err.message}`);
+      throw err;
+    }
+  });
+  const logger = rootLogger(env.BULWARK_LOG_LEVEL);
+
+  const running: { service?: RunningBreakerService } = {};
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    logger.info({ signal }, 'shutting down (a second signal exits at once)');
+    void (running.service?.stop() ?? Promise.resolve()).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: errorMessage(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  running.service = await startBreakerService(env, operators, triggers, logger);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bulwark breaker: ${errorMessage(err)}\n`);
+  process.exit(1);
+});

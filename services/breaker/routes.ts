@@ -1,0 +1,168 @@
+import { Breaker, BreakerError, isScope } from '../../libs/breaker';
+import { TICKER_PATTERN } from '../../libs/breaker/scope';
+import { StateStoreError } from '../../libs/errors';
+import { HttpError, type HttpRequest, type HttpResponse, type ServiceHttp } from '../../libs/http/server';
+import type { Logger } from '../../libs/logger';
+import type { BreakerMetrics } from '../../libs/metrics';
+import type { AuthFailureLimiter } from './auth-limiter';
+import type { Operator, OperatorRegistry, Role } from './operators';
+
+/**
+ * The breaker's HTTP API (contract section 6). Operators authenticate with `Authorization: Bearer <token>`.
+ * Order of checks: rate limit (429), authentication (401), role (403), body (400 naming the field), scope
+ * (404). Errors are JSON without stack traces; tokens are never logged.
+ */
+export interface BreakerRoutesDeps {
+  breaker: Breaker;
+  operators: OperatorRegistry;
+  limiter: AuthFailureLimiter;
+  logger: Logger;
+  metrics?: BreakerMetrics;
+}
+
+const MAX_AUDIT = 1000;
+
+export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps): void {
+  const { breaker } = deps;
+
+  http.route('GET', '/v1/withdrawals/status', (req) =>
+    guarded(async () => {
+      const asset = req.query.get('asset');
+      if (asset !== null && !TICKER_PATTERN.test(asset))
+        throw new HttpError(400, { error: 'asset must be an upper-case ticker, e.g. ETH', field: 'asset' });
+      try {
+        return { status: 200, body: await breaker.statusForAsset(asset ?? undefined) };
+      } catch (err) {
+        if (!(err instanceof StateStoreError)) throw err;
+        // Fail closed in the answer too: whoever asks must not read "unknown" as "go".
+        return {
+          status: 503,
+          body: {
+            allowed: false,
+            scope: 'global',
+            state: 'unknown',
+            since: null,
+            reason: 'breaker state unavailable',
+          },
+        };
+      }
+    }),
+  );
+
+  http.route('POST', '/v1/breaker/halt', (req) =>
+    guarded(async () => {
+      const op = authenticate(req, 'halt', deps);
+      const { scope, reason } = scopeAndReason(req.body);
+      const change = await breaker.halt(scope, reason, op.name);
+      deps.logger.warn({ operator: op.name, scope, changed: change !== null }, 'operator halt');
+      if (change) {
+        const { at: _at, previous: _p, ...snapshot } = change;
+        return { status: 200, body: { changed: true, ...snapshot } };
+      }
+      return { status: 200, body: { changed: false, ...(await breaker.status(scope)) } };
+    }),
+  );
+
+  http.route('POST', '/v1/breaker/resume', (req) =>
+    guarded(async () => {
+      const op = authenticate(req, 'resume', deps);
+      const { scope, reason } = scopeAndReason(req.body);
+      const r = await breaker.requestResume(scope, reason, op.name);
+      deps.logger.warn({ operator: op.name, scope, status: r.status }, 'operator resume request');
+      if (r.status === 'resumed') {
+        const { at: _at, previous: _p, ...snapshot } = r.change;
+        return { status: 200, body: { status: 'resumed', ...snapshot } };
+      }
+      return {
+        status: 202,
+        body: {
+          status: 'pending',
+          scope,
+          approvals: r.approvals,
+          required: r.required,
+          ...(r.repeated ? { note: `${op.name} already approved; a different operator must approve` } : {}),
+        },
+      };
+    }),
+  );
+
+  http.route('GET', '/v1/breaker/audit', (req) =>
+    guarded(async () => {
+      authenticate(req, 'audit', deps);
+      const raw = req.query.get('limit');
+      const limit = raw === null ? 100 : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT)
+        throw new HttpError(400, {
+          error: `limit must be a whole number from 1 to ${MAX_AUDIT}`,
+          field: 'limit',
+        });
+      return { status: 200, body: { entries: await breaker.audit(limit) } };
+    }),
+  );
+}
+
+function authenticate(req: HttpRequest, role: Role, deps: BreakerRoutesDeps): Operator {
+  const address = req.remoteAddress || 'unknown';
+  const wait = deps.limiter.retryAfterSeconds(address);
+  if (wait > 0)
+    throw new HttpError(429, {
+      error: 'too many failed authentications; try again later',
+      retryAfterSeconds: wait,
+    });
+  const header = req.headers.authorization;
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  const op = m ? deps.operators.verify(m[1]!) : null;
+  if (!op) {
+    deps.limiter.recordFailure(address);
+    deps.metrics?.authFailures.inc();
+    deps.logger.warn({ address, presented: m !== null }, 'operator authentication failed');
+    throw new HttpError(401, { error: m ? 'invalid token' : 'missing bearer token' });
+  }
+  if (!op.roles.has(role)) throw new HttpError(403, { error: `operator ${op.name} lacks the ${role} role` });
+  return op;
+}
+
+function scopeAndReason(body: unknown): { scope: string; reason: string } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpError(400, { error: 'body must be a JSON object { "scope", "reason" }', field: '(body)' });
+  const b = body as Record<string, unknown>;
+  if (typeof b.scope !== 'string' || b.scope.length === 0)
+    throw new HttpError(400, { error: 'scope is required (a string)', field: 'scope' });
+  if (typeof b.reason !== 'string' || b.reason.trim().length === 0)
+    throw new HttpError(400, { error: 'reason is required (a non-empty string)', field: 'reason' });
+  if (b.reason.length > 500)
+    throw new HttpError(400, { error: 'reason must be at most 500 characters', field: 'reason' });
+  if (!isScope(b.scope))
+    throw new HttpError(404, {
+      error: 'unknown scope: use "global" or "asset:<UPPERCASE TICKER>"',
+      field: 'scope',
+    });
+  return { scope: b.scope, reason: b.reason };
+}
+
+/** Maps the breaker's named errors to status codes; anything else becomes the server's plain 500. */
+async function guarded(fn: () => Promise<HttpResponse>): Promise<HttpResponse> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof HttpError) {
+      if (err.status === 429)
+        return {
+          status: 429,
+          body: err.body,
+          headers: { 'retry-after': String(err.body.retryAfterSeconds ?? 60) },
+        };
+      if (err.status === 401)
+        return { status: 401, body: err.body, headers: { 'www-authenticate': 'Bearer' } };
+      throw err;
+    }
+    if (err instanceof BreakerError) {
+      const status = err.code === 'EUNKNOWNSCOPE' ? 404 : err.code === 'ENOTHALTED' ? 409 : 400;
+      const field = typeof err.context.field === 'string' ? { field: err.context.field } : {};
+      throw new HttpError(status, { error: err.message, code: err.code, ...field });
+    }
+    if (err instanceof StateStoreError)
+      throw new HttpError(503, { error: 'breaker state store unavailable' });
+    throw err;
+  }
+}

@@ -1,0 +1,210 @@
+import { Breaker, type BreakerConfig } from '../../libs/breaker';
+import { errorMessage } from '../../libs/errors';
+import { ServiceHttp } from '../../libs/http/server';
+import { KafkaClient, topicDeclarations, topicNames, type BatchConsumer } from '../../libs/kafka';
+import { componentLogger, type Logger } from '../../libs/logger';
+import { breakerMetrics, createRegistry, intakeMetrics, redisMetrics } from '../../libs/metrics';
+import { createRedis, redisAnswers } from '../../libs/redis';
+import { AuthFailureLimiter } from './auth-limiter';
+import type { BreakerEnv } from './config';
+import { controlPublisher, readControlSnapshots } from './control-topic';
+import { intakeFlags } from './flag-intake';
+import type { OperatorRegistry } from './operators';
+import { registerBreakerRoutes } from './routes';
+import { StallMonitor } from './stall-watch';
+
+const HOUSEKEEPING_MS = 5000;
+
+/** Applies BULWARK_STALL_MS to the detector-stalled trigger, if the triggers file has one. */
+export function withStallOverride(cfg: BreakerConfig, stallMs: number | undefined): BreakerConfig {
+  if (stallMs === undefined) return cfg;
+  return {
+    ...cfg,
+    triggers: cfg.triggers.map((t) => (t.kind === 'detector-stalled' ? { ...t, stallMs } : t)),
+  };
+}
+
+export interface RunningBreakerService {
+  port: number;
+  breaker: Breaker;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the breaker service: restore state from the control topic, then consume flags, watch the detector,
+ * serve the API. Start-up order matters: state before traffic, so no request sees a half-restored state.
+ */
+export async function startBreakerService(
+  env: BreakerEnv,
+  operators: OperatorRegistry,
+  triggers: BreakerConfig,
+  root: Logger,
+): Promise<RunningBreakerService> {
+  const config = withStallOverride(triggers, env.BULWARK_STALL_MS);
+  const logger = componentLogger('breaker', root);
+  const registry = createRegistry('breaker');
+  const metrics = breakerMetrics(registry);
+  const redisErrors = redisMetrics(registry).errors;
+  const intake = intakeMetrics(registry);
+  // Declared for the detector; the breaker exporting it (as 0) would confuse the stall alert.
+  registry.removeSingleMetric('bulwark_detector_last_progress_timestamp_seconds');
+
+  const redis = createRedis({
+    url: env.BULWARK_REDIS_URL,
+    logger: componentLogger('redis', root),
+    onError: () => redisErrors.inc({ component: 'breaker' }),
+  });
+  const kafka = new KafkaClient({
+    brokers: env.BULWARK_KAFKA_BROKERS,
+    clientId: `${env.BULWARK_KAFKA_CLIENT_ID}-breaker`,
+    logger: componentLogger('kafka', root),
+  });
+  const topics = topicNames(env.BULWARK_TOPIC_PREFIX);
+  await kafka.ensureTopics(topicDeclarations(topics, env.BULWARK_PARTITIONS));
+  const producer = kafka.producer();
+  await producer.connect();
+
+  const restore = await readControlSnapshots(kafka, topics.control);
+  const breaker = await Breaker.create({
+    redis,
+    prefix: env.BULWARK_KEY_PREFIX,
+    config,
+    logger,
+    metrics,
+    publish: controlPublisher(producer, topics.control),
+    restore,
+  });
+
+  let consumerRunning = false;
+  let stopping = false;
+  const dlqTopic = topics.dlq(topics.flags);
+  const consumer: BatchConsumer = kafka.consumer({
+    groupId: env.BULWARK_BREAKER_GROUP,
+    topics: [topics.flags],
+    handle: async (batch) => {
+      const started = process.hrtime.bigint();
+      intake.consumed.inc({ topic: batch.topic }, batch.messages.length);
+      const sorted = intakeFlags(batch.messages, { dlqTopic, nowIso: new Date().toISOString() });
+      if (sorted.deadLetters.length > 0) {
+        await producer.send(sorted.deadLetters);
+        for (const code of sorted.invalid) intake.invalid.inc({ topic: batch.topic, code });
+        intake.deadLetters.inc({ topic: dlqTopic }, sorted.deadLetters.length);
+        logger.warn(
+          { count: sorted.deadLetters.length, codes: sorted.invalid },
+          'invalid flags dead-lettered',
+        );
+      }
+      try {
+        await breaker.onFlags(sorted.flags);
+        intake.paused.set(0);
+      } catch (err) {
+        // Nothing is committed: the batch comes again (flags are idempotent). Back off so a Redis outage
+        // is not a hot loop.
+        redisErrors.inc({ component: 'breaker' });
+        intake.paused.set(1);
+        logger.error({ err: errorMessage(err) }, 'applying flags failed; the batch will be retried');
+        await new Promise((r) => setTimeout(r, 1000));
+        throw err;
+      }
+      const lag =
+        BigInt(batch.highWatermark) - BigInt(batch.messages[batch.messages.length - 1]!.offset) - 1n;
+      intake.consumerLag.set(
+        { topic: batch.topic, partition: String(batch.partition) },
+        Number(lag < 0n ? 0n : lag),
+      );
+      intake.batchDuration.observe({ topic: batch.topic }, Number(process.hrtime.bigint() - started) / 1e9);
+    },
+  });
+
+  const stalled = config.triggers.find((t) => t.kind === 'detector-stalled');
+  const monitor = stalled
+    ? new StallMonitor({
+        kafka,
+        groupId: env.BULWARK_DETECTOR_GROUP,
+        topics: [topics.auth, topics.wallet],
+        stallMs: stalled.stallMs,
+        intervalMs: Math.max(100, Math.min(env.BULWARK_STALL_CHECK_MS, Math.floor(stalled.stallMs / 4))),
+        logger: componentLogger('stall-watch', root),
+        trip: (detail, at) => breaker.tripStalled(detail, at),
+        onAge: (s) => metrics.detectorProgressAge.set(s),
+      })
+    : undefined;
+
+  const http = new ServiceHttp({
+    port: env.BULWARK_BREAKER_PORT,
+    host: env.BULWARK_BREAKER_HOST,
+    registry,
+    logger: componentLogger('http', root),
+    ready: async () => {
+      const reasons: string[] = [];
+      if (stopping) reasons.push('stopping');
+      if (!consumerRunning) reasons.push('flag consumer not running');
+      if (!(await redisAnswers(redis))) reasons.push('redis does not answer');
+      if (monitor && !monitor.healthy) reasons.push('cannot read detector offsets');
+      return { ready: reasons.length === 0, reasons };
+    },
+  });
+  registerBreakerRoutes(http, {
+    breaker,
+    operators,
+    limiter: new AuthFailureLimiter(env.BULWARK_AUTH_FAILURES_PER_MIN),
+    logger: componentLogger('api', root),
+    metrics,
+  });
+
+  // Housekeeping: gauges follow changes other instances make, failed publishes are retried, and a global
+  // snapshot that vanished (Redis lost its data) is restored from the control topic.
+  let housekeeping: Promise<void> = Promise.resolve();
+  const housekeep = async () => {
+    try {
+      const snaps = await breaker.refreshMetrics();
+      if (!snaps.some((s) => s.scope === 'global')) {
+        logger.error('global breaker state missing in Redis: restoring from the control topic');
+        await breaker.restore(await readControlSnapshots(kafka, topics.control));
+        await breaker.ensureInitialised();
+      }
+      await breaker.flushOutbox();
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'breaker housekeeping failed');
+    }
+  };
+  const timer = setInterval(() => {
+    housekeeping = housekeeping.then(housekeep);
+  }, HOUSEKEEPING_MS);
+
+  const port = await http.listen();
+  await consumer.start();
+  consumerRunning = true;
+  monitor?.start();
+  logger.info(
+    {
+      port,
+      operators: operators.names,
+      triggers: config.triggers.map((t) => t.id),
+      restored: restore.length,
+    },
+    'breaker service started',
+  );
+
+  return {
+    port,
+    breaker,
+    stop: async () => {
+      stopping = true;
+      clearInterval(timer);
+      await monitor?.stop();
+      await consumer.stop();
+      consumerRunning = false;
+      await housekeeping;
+      await http.close();
+      try {
+        await breaker.flushOutbox();
+      } catch (err) {
+        logger.warn({ err: errorMessage(err) }, 'final outbox flush failed; the next instance publishes it');
+      }
+      await producer.disconnect();
+      await kafka.close();
+      redis.disconnect();
+    },
+  };
+}

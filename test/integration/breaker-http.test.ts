@@ -1,0 +1,192 @@
+import { Breaker, defaultBreakerConfig } from '../../libs/breaker';
+import { ServiceHttp } from '../../libs/http/server';
+import { silentLogger } from '../../libs/logger';
+import { breakerMetrics, createRegistry } from '../../libs/metrics';
+import { createRedis } from '../../libs/redis';
+import { AuthFailureLimiter } from '../../services/breaker/auth-limiter';
+import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operators';
+import { registerBreakerRoutes } from '../../services/breaker/routes';
+import { REDIS_URL, cleanRedis, testRedis, uniquePrefix } from '../helpers/env';
+
+jest.setTimeout(30000);
+
+const alice = newOperatorLine('alice');
+const bob = newOperatorLine('bob');
+const viewer = newOperatorLine('viewer', undefined, 'audit');
+const operators = OperatorRegistry.parse([alice.line, bob.line, viewer.line].join(','), 'test');
+
+describe('breaker HTTP API through real HTTP', () => {
+  const redis = testRedis();
+  const prefixes: string[] = [];
+  const servers: ServiceHttp[] = [];
+
+  async function start(opts: { redis?: typeof redis } = {}) {
+    const prefix = uniquePrefix('brk-http');
+    prefixes.push(prefix);
+    const registry = createRegistry('breaker', false);
+    const metrics = breakerMetrics(registry);
+    const breaker = await Breaker.create({
+      redis: opts.redis ?? redis,
+      prefix,
+      config: defaultBreakerConfig(),
+      logger: silentLogger(),
+      metrics,
+    });
+    const http = new ServiceHttp({
+      port: 0,
+      registry,
+      logger: silentLogger(),
+      ready: () => ({ ready: true, reasons: [] }),
+    });
+    registerBreakerRoutes(http, {
+      breaker,
+      operators,
+      limiter: new AuthFailureLimiter(10, 60_000),
+      logger: silentLogger(),
+      metrics,
+    });
+    servers.push(http);
+    const port = await http.listen();
+    const call = async (method: string, path: string, body?: unknown, token?: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      expect(text).not.toMatch(/\n\s+at /); // never a stack trace
+      return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
+    };
+    return { call, registry, breaker };
+  }
+
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+    for (const p of prefixes) await cleanRedis(redis, p);
+    redis.disconnect();
+  });
+
+  it('serves withdrawal status to anyone, 400 for a bad asset', async () => {
+    const { call } = await start();
+    expect(await call('GET', '/v1/withdrawals/status?asset=ETH')).toMatchObject({
+      status: 200,
+      body: { allowed: true, scope: 'asset:ETH', state: 'open' },
+    });
+    expect(await call('GET', '/v1/withdrawals/status')).toMatchObject({
+      status: 200,
+      body: { allowed: true, scope: 'global' },
+    });
+    expect(await call('GET', '/v1/withdrawals/status?asset=eth')).toMatchObject({
+      status: 400,
+      body: { field: 'asset' },
+    });
+  });
+
+  it('halts: 401 without or with a wrong token, 403 without the role, 400 naming the field, 404 for an unknown scope', async () => {
+    const { call, registry } = await start();
+    const halt = (body: unknown, token?: string) => call('POST', '/v1/breaker/halt', body, token);
+    const noAuth = await halt({ scope: 'global', reason: 'x' });
+    expect(noAuth.status).toBe(401);
+    expect(noAuth.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await halt({ scope: 'global', reason: 'x' }, `${alice.token}x`)).status).toBe(401);
+    expect((await halt({ scope: 'global', reason: 'x' }, viewer.token)).status).toBe(403);
+    expect(await halt('[1,2]', alice.token)).toMatchObject({ status: 400, body: { field: '(body)' } });
+    expect(await halt('{not json', alice.token)).toMatchObject({ status: 400 });
+    expect(await halt({ reason: 'x' }, alice.token)).toMatchObject({ status: 400, body: { field: 'scope' } });
+    expect(await halt({ scope: 'global' }, alice.token)).toMatchObject({
+      status: 400,
+      body: { field: 'reason' },
+    });
+    expect(await halt({ scope: 'global', reason: 'x'.repeat(501) }, alice.token)).toMatchObject({
+      status: 400,
+      body: { field: 'reason' },
+    });
+    expect(await halt({ scope: 'asset:eth', reason: 'x' }, alice.token)).toMatchObject({
+      status: 404,
+      body: { field: 'scope' },
+    });
+    expect(await halt({ scope: 'wallets', reason: 'x' }, alice.token)).toMatchObject({ status: 404 });
+
+    const ok = await halt({ scope: 'asset:ETH', reason: 'hot wallet drained' }, alice.token);
+    expect(ok).toMatchObject({
+      status: 200,
+      body: { changed: true, scope: 'asset:ETH', state: 'halted', by: 'alice', version: 1 },
+    });
+    expect(await halt({ scope: 'asset:ETH', reason: 'again' }, bob.token)).toMatchObject({
+      status: 200,
+      body: { changed: false, state: 'halted', by: 'alice', reason: 'hot wallet drained' },
+    });
+    expect(await call('GET', '/v1/withdrawals/status?asset=ETH')).toMatchObject({
+      body: { allowed: false, scope: 'asset:ETH', state: 'halted' },
+    });
+    expect(await registry.getSingleMetricAsString('bulwark_operator_auth_failures_total')).toMatch(/ 2$/m);
+  });
+
+  it('resumes with four eyes: 202 pending, the same operator again still pending, 200 for the second, 409 when open', async () => {
+    const { call } = await start();
+    const resume = (token: string, reason = 'checked') =>
+      call('POST', '/v1/breaker/resume', { scope: 'global', reason }, token);
+    expect((await resume(alice.token)).status).toBe(409);
+    await call('POST', '/v1/breaker/halt', { scope: 'global', reason: 'critical flags' }, bob.token);
+    expect((await resume(viewer.token)).status).toBe(403);
+    expect(await resume(alice.token)).toMatchObject({
+      status: 202,
+      body: { status: 'pending', approvals: ['alice'], required: 2 },
+    });
+    const again = await resume(alice.token);
+    expect(again).toMatchObject({ status: 202, body: { status: 'pending', approvals: ['alice'] } });
+    expect(again.body.note).toMatch(/different operator/);
+    expect((await call('GET', '/v1/withdrawals/status')).body.allowed).toBe(false);
+    expect(await resume(bob.token, 'fix verified')).toMatchObject({
+      status: 200,
+      body: { status: 'resumed', scope: 'global', state: 'open', by: 'alice,bob', version: 2 },
+    });
+    expect((await call('GET', '/v1/withdrawals/status')).body.allowed).toBe(true);
+  });
+
+  it('serves the audit trail newest first to operators only', async () => {
+    const { call } = await start();
+    await call('POST', '/v1/breaker/halt', { scope: 'global', reason: 'one' }, alice.token);
+    await call('POST', '/v1/breaker/resume', { scope: 'global', reason: 'two' }, alice.token);
+    expect((await call('GET', '/v1/breaker/audit')).status).toBe(401);
+    expect(await call('GET', '/v1/breaker/audit?limit=0', undefined, viewer.token)).toMatchObject({
+      status: 400,
+      body: { field: 'limit' },
+    });
+    const audit = await call('GET', '/v1/breaker/audit?limit=10', undefined, viewer.token);
+    expect(audit.status).toBe(200);
+    const entries = audit.body.entries as { action: string; by: string; reason: string }[];
+    expect(entries.map((e) => [e.action, e.by, e.reason])).toEqual([
+      ['resume-request', 'alice', 'two'],
+      ['halt', 'alice', 'one'],
+    ]);
+  });
+
+  it('answers 429 after 10 failed authentications from one address, even with a good token', async () => {
+    const { call } = await start();
+    for (let i = 0; i < 10; i++)
+      expect((await call('GET', '/v1/breaker/audit', undefined, 'guess')).status).toBe(401);
+    const limited = await call('GET', '/v1/breaker/audit', undefined, alice.token);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Status stays open to everyone: it needs no authentication.
+    expect((await call('GET', '/v1/withdrawals/status')).status).toBe(200);
+  });
+
+  it('answers 503 and "not allowed" when Redis is unreachable, 404 for unknown paths', async () => {
+    const own = createRedis({ url: REDIS_URL, logger: silentLogger(), commandTimeoutMs: 500 });
+    const { call } = await start({ redis: own });
+    own.disconnect();
+    expect(await call('GET', '/v1/withdrawals/status?asset=ETH')).toMatchObject({
+      status: 503,
+      body: { allowed: false },
+    });
+    expect(
+      await call('POST', '/v1/breaker/halt', { scope: 'global', reason: 'x' }, alice.token),
+    ).toMatchObject({ status: 503 });
+    expect((await call('GET', '/v1/nothing')).status).toBe(404);
+  });
+});
