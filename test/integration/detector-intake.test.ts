@@ -21,6 +21,7 @@ describe('detector intake against the real broker and Redis', () => {
 
   afterAll(async () => {
     await deleteTopicsWithPrefix(kafka, prefix);
+    await kafka.close();
     await cleanRedis(redis, prefix);
     redis.disconnect();
   });

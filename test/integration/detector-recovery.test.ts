@@ -52,6 +52,7 @@ describe('detector recovery', () => {
       await deleteTopicsWithPrefix(kafka, p);
       await cleanRedis(redis, p);
     }
+    await kafka.close();
     redis.disconnect();
   });
 

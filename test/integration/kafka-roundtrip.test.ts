@@ -9,6 +9,7 @@ describe('real Kafka broker', () => {
 
   afterAll(async () => {
     await deleteTopicsWithPrefix(kafka, prefix);
+    await kafka.close();
   });
 
   it('provisions the contract topics idempotently, control topic compacted', async () => {
