@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { Breaker, type BreakerChange, type BreakerConfig } from '../breaker';
+import { RuleEngine, type Flag, type SourcedEvent } from '../engine';
+import { parseEvent } from '../events';
+import { silentLogger, type Logger } from '../logger';
+import { deleteByPrefix, type Redis } from '../redis';
+import type { RulesConfig } from '../rules';
+import { MinHeap } from '../simulate/heap';
+import { Pacer } from './pacer';
+import { emptyCounts, orderFlags, toReportFlag, type ReplayReport } from './report';
+import type { ReplayProgress } from './progress';
+
+export interface InProcessOptions {
+  redis: Redis;
+  rules: RulesConfig;
+  breaker: BreakerConfig;
+  /** Namespace for this replay's keys; a fresh random one by default, so replays never touch live state. */
+  namespace?: string;
+  keep?: boolean;
+  speed?: number;
+  batchSize?: number;
+  logger?: Logger;
+  progress?: ReplayProgress;
+}
+
+export interface InProcessResult {
+  report: ReplayReport;
+  namespace: string;
+  flags: Flag[];
+  changes: BreakerChange[];
+}
+
+/** The source name every in-process event carries: the file is one ordered stream. */
+const SOURCE = 'replay';
+
+/**
+ * Replays lines through the same RuleEngine and Breaker the services run, on Redis under a namespace of its
+ * own. The file is one stream in arrival order: event time advances with the newest occurredAt seen, pending
+ * decisions close at batch boundaries once it passes their due time, and everything pending closes at the end.
+ */
+export async function replayInProcess(
+  lines: AsyncIterable<string>,
+  opts: InProcessOptions,
+): Promise<InProcessResult> {
+  const logger = opts.logger ?? silentLogger();
+  const namespace =
+    opts.namespace ?? `bulwark-replay-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const engine = await RuleEngine.create({ redis: opts.redis, prefix: namespace, rules: opts.rules, logger });
+  const breaker = await Breaker.create({
+    redis: opts.redis,
+    prefix: namespace,
+    config: opts.breaker,
+    logger,
+  });
+  const pacer = new Pacer(opts.speed ?? Infinity);
+  const paced = Number.isFinite(opts.speed ?? Infinity);
+  const batchSize = opts.batchSize ?? 500;
+  const counts = emptyCounts();
+  const flags: Flag[] = [];
+  const changes: BreakerChange[] = [];
+  let batch: SourcedEvent[] = [];
+  let watermark = -Infinity;
+  // Due times of approvals fed in: when event time passes one, the batch so far is applied and the decision
+  // closes before any later line is seen, exactly as a line-by-line stream would decide it.
+  const dues = new MinHeap<{ t: number; seq: number }>();
+  let seq = 0;
+
+  const onFlags = async (raised: Flag[]) => {
+    if (raised.length === 0) return;
+    await engine.ackFlags(raised);
+    flags.push(...raised);
+    changes.push(...(await breaker.onFlags(raised)));
+  };
+  const flush = async () => {
+    if (batch.length > 0) {
+      const result = await engine.applyBatch(batch);
+      for (const o of result.outcomes) {
+        if (o === 'duplicate') counts.duplicate++;
+        else counts.valid++;
+      }
+      batch = [];
+      await onFlags(result.flags);
+    }
+    // Decisions close once event time has moved past their due time (due < watermark).
+    if (Number.isFinite(watermark)) await onFlags(await engine.closeDue(watermark - 1));
+    while ((dues.peek()?.t ?? Infinity) < watermark) dues.pop();
+    opts.progress?.update(counts.total, watermark);
+  };
+
+  try {
+    for await (const raw of lines) {
+      if (raw.trim() === '') continue;
+      counts.total++;
+      const parsed = parseEvent(raw);
+      if (parsed.kind === 'invalid') {
+        counts.invalid++;
+        continue;
+      }
+      if (parsed.kind === 'ignored') {
+        counts.ignored++;
+        continue;
+      }
+      const t = parsed.event.occurredAtMs;
+      if (paced) {
+        // Paced: hand over what we have before waiting, so decisions happen at the paced moment.
+        await flush();
+        await pacer.wait(t);
+      }
+      if (t > watermark) {
+        const passesDue = (dues.peek()?.t ?? Infinity) < t;
+        watermark = t;
+        // The batch so far holds only earlier lines; apply it, then close what this event time has passed.
+        if (passesDue) await flush();
+      }
+      batch.push({ event: parsed.event, source: SOURCE });
+      if (parsed.event.type === 'withdrawal.approved') dues.push({ t: t + opts.rules.graceMs, seq: seq++ });
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    // End of input: nothing earlier can still arrive, so every pending decision closes now.
+    await onFlags(await engine.closeDue(Number.MAX_SAFE_INTEGER));
+    opts.progress?.done(counts.total, watermark);
+    const report: ReplayReport = {
+      events: counts,
+      flags: orderFlags(flags).map(toReportFlag),
+      breaker: changes.map((c) => ({
+        scope: c.scope,
+        state: c.state,
+        at: c.at,
+        trigger: c.trigger,
+        reason: c.reason,
+      })),
+    };
+    return { report, namespace, flags, changes };
+  } finally {
+    if (!opts.keep) await deleteByPrefix(opts.redis, namespace);
+  }
+}

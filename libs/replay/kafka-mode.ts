@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { parseEvent, topicOfType } from '../events';
+import type { KafkaClient, OutRecord, RawMessage, TopicNames } from '../kafka';
+import { silentLogger, type Logger } from '../logger';
+import { Pacer } from './pacer';
+import type { ReplayProgress } from './progress';
+import { emptyCounts, orderFlags, toReportFlag, type FlagLike, type ReplayReport } from './report';
+
+export interface KafkaModeOptions {
+  kafka: KafkaClient;
+  topics: TopicNames;
+  speed?: number;
+  /** Groups whose progress tells when the running services have caught up with what was published. */
+  detectorGroup: string;
+  breakerGroup: string;
+  /** Pending decisions in the live detector's namespace; the replay waits for them to close. */
+  pendingCount: () => Promise<number>;
+  /** After everything is consumed and nothing is pending, how long no new flag or change must arrive. */
+  settleMs?: number;
+  timeoutMs?: number;
+  logger?: Logger;
+  progress?: ReplayProgress;
+}
+
+/**
+ * Publishes the log to the input topics, paced by event time, and lets the running detector and breaker do
+ * the work; then reads the flags (those raised by this log's approvals) and the breaker changes back from
+ * Kafka and writes the same report as in-process mode. Counts of invalid, ignored and duplicate lines are
+ * taken locally with the same parser the detector runs.
+ */
+export async function replayThroughKafka(
+  lines: AsyncIterable<string>,
+  opts: KafkaModeOptions,
+): Promise<ReplayReport> {
+  const logger = opts.logger ?? silentLogger();
+  const { kafka, topics } = opts;
+  const counts = emptyCounts();
+  const approvals = new Set<string>();
+  const seen = new Set<string>();
+  const flagsById = new Map<string, FlagLike & { flagId: string }>();
+  const changes: { message: RawMessage; value: Record<string, unknown> }[] = [];
+  const pacer = new Pacer(opts.speed ?? Infinity);
+  const paced = Number.isFinite(opts.speed ?? Infinity);
+
+  const flagStart = await kafka.endOffsets(topics.flags);
+  const controlStart = await kafka.endOffsets(topics.control);
+  let lastArrival = Date.now();
+  const reader = kafka.consumer({
+    groupId: `bulwark-replay-${randomBytes(6).toString('hex')}`,
+    topics: [topics.flags, topics.control],
+    fromBeginning: true,
+    handle: async (batch) => {
+      const start = (batch.topic === topics.flags ? flagStart : controlStart).get(batch.partition) ?? '0';
+      for (const m of batch.messages) {
+        if (BigInt(m.offset) < BigInt(start) || m.value === null) continue;
+        let value: Record<string, unknown>;
+        try {
+          value = JSON.parse(m.value.toString('utf8')) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        lastArrival = Date.now();
+        if (batch.topic === topics.control) changes.push({ message: m, value });
+        else if (typeof value.eventId === 'string' && approvals.has(value.eventId)) {
+          const f = value as unknown as FlagLike & { flagId: string };
+          flagsById.set(f.flagId, f);
+        }
+      }
+    },
+  });
+  await reader.start();
+
+  const producer = kafka.producer();
+  await producer.connect();
+  let out: OutRecord[] = [];
+  let eventTime = -Infinity;
+  const send = async () => {
+    await producer.send(out);
+    out = [];
+    opts.progress?.update(counts.total, eventTime);
+  };
+  try {
+    for await (const raw of lines) {
+      if (raw.trim() === '') continue;
+      counts.total++;
+      const parsed = parseEvent(raw);
+      if (parsed.kind === 'valid') {
+        const e = parsed.event;
+        if (seen.has(e.eventId)) counts.duplicate++;
+        else {
+          seen.add(e.eventId);
+          counts.valid++;
+        }
+        if (e.type === 'withdrawal.approved') approvals.add(e.eventId);
+        if (paced) {
+          await send();
+          await pacer.wait(e.occurredAtMs);
+        }
+        if (e.occurredAtMs > eventTime) eventTime = e.occurredAtMs;
+        out.push({ topic: topicFor(topics, topicOfType(e.type)!), key: e.userId, value: raw });
+      } else if (parsed.kind === 'ignored') {
+        counts.ignored++;
+      } else {
+        counts.invalid++;
+        // Where the line names a known type, the detector should see it and dead-letter it as it would live.
+        const t = guessTopic(raw);
+        if (t) out.push({ topic: topicFor(topics, t), key: guessKey(raw), value: raw });
+      }
+      if (out.length >= 500) await send();
+    }
+    await send();
+    opts.progress?.done(counts.total, eventTime);
+
+    const deadline = Date.now() + (opts.timeoutMs ?? 300000);
+    const inputEnd = await Promise.all([kafka.endOffsets(topics.auth), kafka.endOffsets(topics.wallet)]);
+    await until(deadline, 'the detector to consume the published events', async () => {
+      const committed = await Promise.all([
+        kafka.committedOffsets(opts.detectorGroup, topics.auth),
+        kafka.committedOffsets(opts.detectorGroup, topics.wallet),
+      ]);
+      return inputEnd.every((end, i) => caughtUp(end, committed[i]!));
+    });
+    await until(deadline, 'pending decisions to close', async () => (await opts.pendingCount()) === 0);
+    const flagsEnd = await kafka.endOffsets(topics.flags);
+    await until(deadline, 'the breaker to consume the flags', async () =>
+      caughtUp(flagsEnd, await kafka.committedOffsets(opts.breakerGroup, topics.flags)),
+    );
+    const settle = opts.settleMs ?? 2000;
+    await until(deadline, 'flags and breaker changes to settle', () => Date.now() - lastArrival >= settle);
+  } finally {
+    await producer.disconnect();
+    await reader.stop();
+  }
+  logger.debug({ flags: flagsById.size, changes: changes.length }, 'kafka replay collected');
+  return {
+    events: counts,
+    flags: orderFlags([...flagsById.values()]).map(toReportFlag),
+    breaker: changes
+      .sort((a, b) => Number(BigInt(a.message.offset) - BigInt(b.message.offset)))
+      .map(({ value }) => ({
+        scope: String(value.scope),
+        state: value.state === 'halted' ? 'halted' : 'open',
+        at: String(value.since),
+        trigger: String(value.trigger ?? ''),
+        reason: String(value.reason ?? ''),
+      })),
+  };
+}
+
+function topicFor(topics: TopicNames, which: 'auth' | 'wallet'): string {
+  return which === 'auth' ? topics.auth : topics.wallet;
+}
+
+function guessTopic(raw: string): 'auth' | 'wallet' | undefined {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string')
+      return topicOfType((v as { type: string }).type);
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+function guessKey(raw: string): string | null {
+  try {
+    const v = JSON.parse(raw) as { userId?: unknown };
+    return typeof v.userId === 'string' ? v.userId : null;
+  } catch {
+    return null;
+  }
+}
+
+function caughtUp(end: Map<number, string>, committed: Map<number, string>): boolean {
+  for (const [p, high] of end) {
+    if (high === '0') continue;
+    const c = committed.get(p);
+    if (c === undefined || c === '-1' || BigInt(c) < BigInt(high)) return false;
+  }
+  return true;
+}
+
+async function until(deadline: number, what: string, cond: () => Promise<boolean> | boolean): Promise<void> {
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { createGzip } from 'node:zlib';
+import { once } from 'node:events';
+import { ConfigError, UsageError, errorMessage } from '../../libs/errors';
+import { KafkaClient, topicNames } from '../../libs/kafka';
+import { silentLogger } from '../../libs/logger';
+import { createRedis, redisAnswers, type Redis } from '../../libs/redis';
+import { RuleEngine } from '../../libs/engine';
+import { diffFlags } from '../../libs/replay/backtest';
+import { loadReplayConfig } from '../../libs/replay/config';
+import { replayInProcess } from '../../libs/replay/in-process';
+import { replayThroughKafka } from '../../libs/replay/kafka-mode';
+import { openLog, readLines } from '../../libs/replay/lines';
+import { parseSpeed } from '../../libs/replay/pacer';
+import { createProgress } from '../../libs/replay/progress';
+import { parseDuration, writeSimulation, type SimulateOptions } from '../../libs/simulate';
+import { intOpt, isoOpt, parse, shareOpt } from './args';
+import { USAGE } from './usage';
+
+/** `bulwark`: replay, backtest and simulate. Exit codes: 0 done, 1 failed while running, 2 bad usage. */
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined) throw new UsageError('a command is required');
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE.main}\n`);
+    return 0;
+  }
+  const commands: Record<string, (args: string[]) => Promise<number>> = { replay, backtest, simulate };
+  const fn = commands[command];
+  if (!fn) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  return fn(rest);
+}
+
+function env(name: string, def: string): string {
+  const v = process.env[name];
+  return v === undefined || v === '' ? def : v;
+}
+
+async function connectRedis(): Promise<Redis> {
+  const url = env('BULWARK_REDIS_URL', 'redis://127.0.0.1:6379');
+  const redis = createRedis({ url, logger: silentLogger() });
+  if (!(await redisAnswers(redis))) {
+    redis.disconnect();
+    throw new Error(
+      `Redis does not answer at ${url} (start it with scripts/stack.sh up, or set BULWARK_REDIS_URL)`,
+    );
+  }
+  return redis;
+}
+
+async function writeReport(report: unknown, file: string | undefined): Promise<void> {
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  if (file === undefined) process.stdout.write(text);
+  else fs.writeFileSync(file, text);
+}
+
+async function replay(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    mode: { type: 'string' },
+    speed: { type: 'string' },
+    config: { type: 'string' },
+    report: { type: 'string' },
+    keep: { type: 'boolean' },
+    namespace: { type: 'string' },
+    'settle-ms': { type: 'string' },
+    'timeout-ms': { type: 'string' },
+  });
+  if (values.help) return help('replay');
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length === 0 ? 'FILE is required' : 'exactly one FILE');
+  const mode = values.mode ?? 'in-process';
+  if (mode !== 'in-process' && mode !== 'kafka')
+    throw new UsageError(`--mode must be in-process or kafka, got ${JSON.stringify(mode)}`);
+  let speed: number;
+  try {
+    speed = parseSpeed(values.speed ?? 'max');
+  } catch (err) {
+    throw new UsageError(errorMessage(err));
+  }
+  if (values.namespace !== undefined && !/^[A-Za-z0-9_.:-]{1,64}$/.test(values.namespace))
+    throw new UsageError('--namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -');
+  const settleMs = intOpt('settle-ms', values['settle-ms'], 2000);
+  const timeoutMs = intOpt('timeout-ms', values['timeout-ms'], 300000, 1);
+  const config = loadReplayConfig(values.config);
+  const input = await openLog(positionals[0]!);
+  const progress = createProgress();
+
+  const redis = await connectRedis();
+  try {
+    if (mode === 'in-process') {
+      const result = await replayInProcess(readLines(input), {
+        redis,
+        rules: config.rules,
+        breaker: config.breaker,
+        speed,
+        keep: values.keep ?? false,
+        progress,
+        ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
+      });
+      if (values.keep) process.stderr.write(`replay state kept under Redis prefix ${result.namespace}\n`);
+      await writeReport(result.report, values.report);
+    } else {
+      const kafka = new KafkaClient({
+        brokers: env('BULWARK_KAFKA_BROKERS', '127.0.0.1:9092').split(','),
+        clientId: 'bulwark-replay',
+        logger: silentLogger(),
+      });
+      const livePrefix = env('BULWARK_KEY_PREFIX', 'bulwark');
+      const engine = await RuleEngine.create({
+        redis,
+        prefix: livePrefix,
+        rules: config.rules,
+        logger: silentLogger(),
+      });
+      const report = await replayThroughKafka(readLines(input), {
+        kafka,
+        topics: topicNames(env('BULWARK_TOPIC_PREFIX', '')),
+        speed,
+        detectorGroup: env('BULWARK_DETECTOR_GROUP', 'bulwark-detector'),
+        breakerGroup: env('BULWARK_BREAKER_GROUP', 'bulwark-breaker'),
+        pendingCount: () => engine.pendingCount(),
+        settleMs,
+        timeoutMs,
+        progress,
+      }).finally(() => kafka.close());
+      await writeReport(report, values.report);
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return 0;
+}
+
+async function backtest(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    config: { type: 'string', multiple: true },
+    report: { type: 'string' },
+  });
+  if (values.help) return help('backtest');
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length === 0 ? 'FILE is required' : 'exactly one FILE');
+  const configs = values.config ?? [];
+  if (configs.length !== 2)
+    throw new UsageError('--config must be given exactly twice: --config A --config B');
+  const [a, b] = [loadReplayConfig(configs[0]), loadReplayConfig(configs[1])];
+  const file = positionals[0]!;
+  await openLog(file).then((s) => s.destroy()); // fail early on a missing file
+  const redis = await connectRedis();
+  try {
+    const runA = await replayInProcess(readLines(await openLog(file)), {
+      redis,
+      rules: a.rules,
+      breaker: a.breaker,
+    });
+    const runB = await replayInProcess(readLines(await openLog(file)), {
+      redis,
+      rules: b.rules,
+      breaker: b.breaker,
+    });
+    await writeReport(diffFlags(configs[0]!, runA, configs[1]!, runB), values.report);
+  } finally {
+    redis.disconnect();
+  }
+  return 0;
+}
+
+async function simulate(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    users: { type: 'string' },
+    duration: { type: 'string' },
+    start: { type: 'string' },
+    seed: { type: 'string' },
+    rate: { type: 'string' },
+    attack: { type: 'boolean' },
+    'attack-users': { type: 'string' },
+    'attack-at': { type: 'string' },
+    'attack-duration': { type: 'string' },
+    'fresh-address-share': { type: 'string' },
+    'late-mfa-share': { type: 'string' },
+    'invalid-share': { type: 'string' },
+    'duplicate-share': { type: 'string' },
+    out: { type: 'string' },
+    summary: { type: 'string' },
+  });
+  if (values.help) return help('simulate');
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const duration = (name: string, v: string | undefined, def: string) => {
+    try {
+      return parseDuration(v ?? def);
+    } catch {
+      throw new UsageError(`--${name} must be a duration like 30s, 15m, 2h, 2d, got ${JSON.stringify(v)}`);
+    }
+  };
+  const start = isoOpt('start', values.start) ?? '2022-01-15T00:00:00.000Z';
+  const durationMs = duration('duration', values.duration, '1d');
+  const users = intOpt('users', values.users, 1000, 1);
+  const rate = values.rate === undefined ? 1.5 : Number(values.rate);
+  if (!Number.isFinite(rate) || rate < 0 || rate > 20)
+    throw new UsageError('--rate must be a number from 0 to 20');
+  const opts: SimulateOptions = {
+    seed: intOpt('seed', values.seed, 1),
+    users,
+    start,
+    durationMs,
+    withdrawalsPerUserPerDay: rate,
+    lateMfaShare: shareOpt('late-mfa-share', values['late-mfa-share'], 0.05),
+    invalidShare: shareOpt('invalid-share', values['invalid-share'], 0),
+    duplicateShare: shareOpt('duplicate-share', values['duplicate-share'], 0),
+  };
+  if (values.attack) {
+    const attackUsers = intOpt('attack-users', values['attack-users'], Math.min(483, users), 1);
+    if (attackUsers > users) throw new UsageError('--attack-users cannot exceed --users');
+    opts.attack = {
+      at:
+        isoOpt('attack-at', values['attack-at']) ??
+        new Date(Date.parse(start) + durationMs - 3600000).toISOString(),
+      users: attackUsers,
+      durationMs: duration('attack-duration', values['attack-duration'], '15m'),
+      freshAddressShare: shareOpt('fresh-address-share', values['fresh-address-share'], 0.6),
+    };
+  }
+  let out: NodeJS.WritableStream = process.stdout;
+  let file: fs.WriteStream | undefined;
+  if (values.out !== undefined && values.out !== '-') {
+    try {
+      file = fs.createWriteStream(values.out);
+      await once(file, 'open');
+    } catch (err) {
+      throw new UsageError(
+        `cannot write ${values.out}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+      );
+    }
+    out = values.out.endsWith('.gz') ? pipeGzip(file) : file;
+  }
+  const result = await writeSimulation(opts, out);
+  if (out !== process.stdout) {
+    out.end();
+    await once(file!, 'close');
+  }
+  if (values.summary !== undefined) fs.writeFileSync(values.summary, `${JSON.stringify(result, null, 2)}\n`);
+  process.stderr.write(`simulated ${result.lines} lines\n`);
+  return 0;
+}
+
+function pipeGzip(file: fs.WriteStream): NodeJS.WritableStream {
+  const gz = createGzip();
+  gz.pipe(file);
+  return gz;
+}
+
+function help(command: string): number {
+  process.stdout.write(`${USAGE[command]}\n`);
+  return 0;
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof UsageError) {
+        const command = process.argv[2];
+        process.stderr.write(
+          `bulwark: ${err.message}\n${USAGE[command && USAGE[command] ? command : 'main']}\n`,
+        );
+        process.exitCode = 2;
+      } else if (err instanceof ConfigError) {
+        process.stderr.write(`bulwark: ${err.message}\n`);
+        process.exitCode = 2;
+      } else {
+        process.stderr.write(`bulwark: ${errorMessage(err)}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}

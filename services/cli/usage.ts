@@ -1,0 +1,42 @@
+/** Usage text per subcommand; printed on --help (exit 0) and after a bad argument (exit 2). */
+export const USAGE: Record<string, string> = {
+  main: `usage: bulwark <command> [options]
+
+commands:
+  replay FILE      replay a recorded event log and report flags and breaker changes
+  backtest FILE    replay a log under two rule configurations and report the flags that differ
+  simulate         write a synthetic event log (ordinary traffic, optionally an attack)
+
+Run 'bulwark <command> --help' for a command's options.`,
+  replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--speed max|N] [--config FILE] [--report FILE]
+                      [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N]
+
+  FILE              one event per line (JSON, contract section 2) in arrival order; '-' reads standard input;
+                    gzip files are read directly
+  --mode            in-process (default): the rules and breaker run here, on Redis, under a namespace of
+                    their own; kafka: publish to the topics and let the running services do the work
+  --speed           max (default) does not pace; N paces by event time N times faster than real time
+  --config FILE     rules configuration (YAML or JSON), optionally with a 'breaker:' section of triggers
+  --report FILE     write the JSON report there (default: standard output)
+  --keep            in-process: keep the replay's Redis namespace instead of deleting it
+  --namespace NAME  in-process: Redis key prefix to use (default: a fresh random one)
+  --settle-ms N     kafka: quiet time before the report is written (default 2000)
+  --timeout-ms N    kafka: give up waiting for the services after N ms (default 300000)
+
+environment: BULWARK_REDIS_URL, and for --mode kafka BULWARK_KAFKA_BROKERS, BULWARK_TOPIC_PREFIX,
+BULWARK_KEY_PREFIX, BULWARK_DETECTOR_GROUP, BULWARK_BREAKER_GROUP (as the running services use them)`,
+  backtest: `usage: bulwark backtest FILE --config A --config B [--report FILE]
+
+  Replays FILE in-process under rule configuration A and under B, and reports the flags raised only under
+  A, only under B, and how many both raised, so a rule change is judged on history before it ships.`,
+  simulate: `usage: bulwark simulate [--users N] [--duration D] [--start ISO] [--seed N] [--rate R]
+                        [--attack] [--attack-users N] [--attack-at ISO] [--attack-duration D]
+                        [--fresh-address-share F] [--late-mfa-share F] [--invalid-share F]
+                        [--duplicate-share F] [--out FILE] [--summary FILE]
+
+  Writes a seeded, reproducible event log (one JSON event per line, arrival order) to FILE or standard
+  output (gzip when FILE ends in .gz). --attack adds an attack like 17 January 2022: approvals without MFA
+  for many users, many to freshly whitelisted addresses. --summary writes the ground truth as JSON.
+  Durations: 30s, 15m, 2h, 2d or milliseconds. Defaults: 1000 users over 1d, seed 1, rate 1.5
+  withdrawals per user per day; with --attack, 483 users 1h before the end, over 15m.`,
+};
