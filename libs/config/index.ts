@@ -38,7 +38,11 @@ export const port = (def: number) =>
     .default(def);
 
 export const positiveInt = (def: number, what = 'a positive whole number') =>
-  z.coerce.number({ error: `must be ${what}` }).int(`must be ${what}`).positive(`must be ${what}`).default(def);
+  z.coerce
+    .number({ error: `must be ${what}` })
+    .int(`must be ${what}`)
+    .positive(`must be ${what}`)
+    .default(def);
 
 export const durationMs = (def: number) =>
   z.coerce

@@ -7,7 +7,11 @@ import { componentLogger } from '../../libs/logger';
 async function main(): Promise<void> {
   const cfg = loadConfigOrExit(commonEnvSchema.extend({}) as z.ZodType<z.infer<typeof commonEnvSchema>>);
   const logger = componentLogger('provision');
-  const kafka = new KafkaClient({ brokers: cfg.BULWARK_KAFKA_BROKERS, clientId: 'bulwark-provision', logger });
+  const kafka = new KafkaClient({
+    brokers: cfg.BULWARK_KAFKA_BROKERS,
+    clientId: 'bulwark-provision',
+    logger,
+  });
   const decls = topicDeclarations(topicNames(cfg.BULWARK_TOPIC_PREFIX), cfg.BULWARK_PARTITIONS);
   const created = await kafka.ensureTopics(decls);
   logger.info({ created, declared: decls.map((d) => d.topic) }, 'topics provisioned');

@@ -21,7 +21,9 @@ describe('real Kafka broker', () => {
     );
     const policy = cfg.resources[0]!.configEntries.find((e) => e.configName === 'cleanup.policy');
     expect(policy?.configValue).toBe('compact');
-    const meta = await kafka.admin((admin) => admin.fetchTopicMetadata({ topics: [names.auth, names.wallet] }));
+    const meta = await kafka.admin((admin) =>
+      admin.fetchTopicMetadata({ topics: [names.auth, names.wallet] }),
+    );
     expect(meta.topics.map((t) => t.partitions.length)).toEqual([3, 3]);
   });
 
@@ -53,7 +55,9 @@ describe('real Kafka broker', () => {
     await consumer.start();
     try {
       await waitFor(() => seen.reduce((n, b) => n + b.messages.length, 0) >= events.length);
-      const ids = seen.flatMap((b) => b.messages.map((m) => JSON.parse(m.value!.toString()).eventId as string));
+      const ids = seen.flatMap((b) =>
+        b.messages.map((m) => JSON.parse(m.value!.toString()).eventId as string),
+      );
       expect(new Set(ids)).toEqual(new Set(events.map((e) => e.eventId)));
       // A user's events share a partition: the key is the userId.
       const partitionsOfUser0 = new Set(
