@@ -95,12 +95,12 @@ start() {
   fi
   rm -f "$DATA/.lock"
   say "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (log: $LOG)"
-  : >"$LOG.start"
   nohup setsid "${JAVA[@]}" kafka.Kafka "$RUN/server.properties" >>"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   local start_line; start_line=$(wc -l <"$LOG")
   local waited=0
-  until tail -n +"$start_line" "$LOG" | grep -q 'Kafka Server started' && port_open "$PORT"; do
+  # grep reads all its input (no -q): an early exit would SIGPIPE tail and fail the pipeline under pipefail.
+  until tail -n +"$start_line" "$LOG" | grep 'Kafka Server started' >/dev/null && port_open "$PORT"; do
     if ! pid_alive; then
       tail -n 40 "$LOG" >&2
       rm -f "$PIDFILE"
@@ -112,7 +112,6 @@ start() {
     fi
     sleep 1; waited=$((waited + 1))
   done
-  rm -f "$LOG.start"
   say "ready after ${waited}s (pid $(cat "$PIDFILE"))"
 }
 
