@@ -103,8 +103,8 @@ export async function replayThroughKafka(
       } else {
         counts.invalid++;
         // Where the line names a known type, the detector should see it and dead-letter it as it would live.
-        const t = guessTopic(raw);
-        if (t) out.push({ topic: topicFor(topics, t), key: guessKey(raw), value: raw });
+        const peek = peekTopicAndKey(raw);
+        if (peek) out.push({ topic: topicFor(topics, peek.topic), key: peek.key, value: raw });
       }
       if (out.length >= 500) await send();
     }
@@ -151,24 +151,18 @@ function topicFor(topics: TopicNames, which: 'auth' | 'wallet'): string {
   return which === 'auth' ? topics.auth : topics.wallet;
 }
 
-function guessTopic(raw: string): 'auth' | 'wallet' | undefined {
+/** Where an invalid line names a known type (and a user), the topic and key it would have been sent with. */
+function peekTopicAndKey(raw: string): { topic: 'auth' | 'wallet'; key: string | null } | undefined {
+  let v: unknown;
   try {
-    const v = JSON.parse(raw) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string')
-      return topicOfType((v as { type: string }).type);
+    v = JSON.parse(raw);
   } catch {
     return undefined;
   }
-  return undefined;
-}
-
-function guessKey(raw: string): string | null {
-  try {
-    const v = JSON.parse(raw) as { userId?: unknown };
-    return typeof v.userId === 'string' ? v.userId : null;
-  } catch {
-    return null;
-  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const { type, userId } = v as { type?: unknown; userId?: unknown };
+  const topic = typeof type === 'string' ? topicOfType(type) : undefined;
+  return topic ? { topic, key: typeof userId === 'string' ? userId : null } : undefined;
 }
 
 function caughtUp(end: Map<number, string>, committed: Map<number, string>): boolean {

@@ -103,13 +103,8 @@ export class Detector {
       fromBeginning: true,
       partitionsConsumedConcurrently: cfg.BULWARK_PARTITIONS_CONCURRENCY,
       handle: (batch, ctx) => this.handleBatch(batch, ctx),
-      onCommitted: (topic, partition, next, high) => {
-        this.metrics.consumerLag.set(
-          { topic, partition: String(partition) },
-          Number(BigInt(high) - BigInt(next)),
-        );
-        this.metrics.lastProgress.set(this.now() / 1000);
-      },
+      // Lag is set by syncPartitions from the broker's committed and end offsets (one writer).
+      onCommitted: () => this.metrics.lastProgress.set(this.now() / 1000),
     });
     this.consumer.on('consumer.group_join', () => {
       this.joined = true;
