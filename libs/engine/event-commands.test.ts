@@ -1,6 +1,6 @@
 import { engineUserKeys } from '../keys';
 import { parseRulesConfig, sanctionsFromText } from '../rules';
-import { MAINTAIN_EVERY, eventCommand, userScriptKeys } from './event-commands';
+import { MAINTAIN_EVERY, eventCommand, trimTime, userScriptKeys } from './event-commands';
 import { parseFlagRecord } from './flag-records';
 import { parsePendingMember } from './index-members';
 import { compileRulePlan } from './rule-plan';
@@ -25,7 +25,7 @@ describe('eventCommand', () => {
       expect(eventCommand(e, p, keys)).toMatchObject({
         script: 'recordEvent',
         keys: keys.record,
-        args: [e.eventId, T0, expect.any(Number)],
+        args: [e.eventId, T0, expect.any(String)],
       });
     }
   });
@@ -38,15 +38,15 @@ describe('eventCommand', () => {
     ]);
     expect(eventCommand(f.mfa('u', T0, 's', 'sms'), p, keys)).toMatchObject({
       script: 'applyMfa',
-      args: [expect.any(String), T0, 's', 'sms', expect.any(Number)],
+      args: [expect.any(String), T0, 's', 'sms', expect.any(String)],
     });
     expect(eventCommand(f.mfaReset('u', T0), p, keys)).toMatchObject({
       script: 'applyMfaChange',
-      args: [expect.any(String), T0, 'reset', 'totp', expect.any(Number)],
+      args: [expect.any(String), T0, 'reset', 'totp', expect.any(String)],
     });
     expect(eventCommand(f.login('u', T0, 's', 'dev'), p, keys)).toMatchObject({
       script: 'applyLogin',
-      args: [expect.any(String), T0, 's', 'dev', expect.any(Number)],
+      args: [expect.any(String), T0, 's', 'dev', expect.any(String)],
     });
   });
 
@@ -176,6 +176,27 @@ describe('trimming pace', () => {
       (_, i) => eventCommand(f.completed('pace', T0 + i, 'w'), p, k).args[2],
     );
     const expected = [0, 1, 2, 3, 4].map((n) => n * MAINTAIN_EVERY).filter((i) => i < 17);
-    expect(flags.map((x, i) => (x === 1 ? i : -1)).filter((i) => i >= 0)).toEqual(expected);
+    expect(flags.map((x, i) => (x !== '' ? i : -1)).filter((i) => i >= 0)).toEqual(expected);
+    // Without a watermark only the size caps trim: the trim time is 0.
+    expect(flags[0]).toBe('0');
+  });
+});
+
+describe('trimTime', () => {
+  it('is empty when this event does no maintenance', () => {
+    expect(trimTime(T0, T0, false)).toBe('');
+  });
+
+  it('never passes the watermark, so a stream running ahead cannot trim what a lagging one needs', () => {
+    expect(trimTime(T0 + 7 * 3_600_000, T0, true)).toBe(String(T0));
+  });
+
+  it('never passes the event itself', () => {
+    expect(trimTime(T0 - 5, T0, true)).toBe(String(T0 - 5));
+  });
+
+  it('trims by size only before any watermark is known', () => {
+    expect(trimTime(T0, undefined, true)).toBe('0');
+    expect(trimTime(T0, -Infinity, true)).toBe('0');
   });
 });

@@ -69,12 +69,29 @@ export interface EventCommand {
 }
 
 /**
- * Translates an event into the script call that applies it. Events no enabled rule reads are still
- * recorded (dedup), so their redelivery counts as a duplicate.
+ * The trim time handed to a script: "" when this event does no maintenance, else the event time behind
+ * which the user's lists may be trimmed. It is never past the watermark (`watermarkMs`, the event time every
+ * input has reached): an approval on a lagging wallet partition still reads the MFAs that a faster auth
+ * partition wrote hours of event time ahead of it. Without a watermark only the size caps trim.
  */
-export function eventCommand(event: BulwarkEvent, plan: RulePlan, k: UserScriptKeys): EventCommand {
+export function trimTime(t: number, watermarkMs: number | undefined, maintain: boolean): string {
+  if (!maintain) return '';
+  if (watermarkMs === undefined || !Number.isFinite(watermarkMs)) return '0';
+  return String(Math.floor(Math.max(0, Math.min(t, watermarkMs))));
+}
+
+/**
+ * Translates an event into the script call that applies it. Events no enabled rule reads are still
+ * recorded (dedup), so their redelivery counts as a duplicate. `watermarkMs` bounds trimming (see trimTime).
+ */
+export function eventCommand(
+  event: BulwarkEvent,
+  plan: RulePlan,
+  k: UserScriptKeys,
+  watermarkMs?: number,
+): EventCommand {
   const t = event.occurredAtMs;
-  const maintain = k.seen++ % MAINTAIN_EVERY === 0 ? 1 : 0;
+  const maintain = trimTime(t, watermarkMs, k.seen++ % MAINTAIN_EVERY === 0);
   switch (event.type) {
     case 'withdrawal.approved':
       return approvalCommand(event, plan, k, maintain);
@@ -123,7 +140,7 @@ function approvalCommand(
   e: WithdrawalApproved,
   plan: RulePlan,
   k: UserScriptKeys,
-  maintain: number,
+  maintain: string,
 ): EventCommand {
   const address = normaliseAddress(e.address);
   let hits: [string, string, string][] | undefined;

@@ -107,9 +107,12 @@ export class RuleEngine {
 
   /**
    * Applies events in order with one pipeline for the whole batch (one script call per event). Returns the
-   * flags raised and, for each event, whether it was applied or a duplicate.
+   * flags raised and, for each event, whether it was applied or a duplicate. `watermarkMs` is the newest
+   * watermark the caller knows (event time every input has reached): per-user lists are trimmed no further
+   * than their retention behind it, so a stream running ahead never drops facts a lagging stream's events
+   * will read. Without it only the size caps trim (and the keys' TTLs).
    */
-  async applyBatch(events: SourcedEvent[]): Promise<ApplyResult> {
+  async applyBatch(events: SourcedEvent[], opts: { watermarkMs?: number } = {}): Promise<ApplyResult> {
     if (events.length === 0) return { flags: [], outcomes: [] };
     let countAt = -1;
     const build = (): ChainableCommander => {
@@ -117,7 +120,7 @@ export class RuleEngine {
       const pending: (string | number)[] = [];
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!.event;
-        const cmd = eventCommand(event, this.plan, this.keysOf(event.userId));
+        const cmd = eventCommand(event, this.plan, this.keysOf(event.userId), opts.watermarkMs);
         this.scripts.queue(pipeline, cmd.script, cmd.keys, cmd.args);
         if (cmd.pending) pending.push(cmd.pending.due, cmd.pending.member);
       }

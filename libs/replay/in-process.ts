@@ -73,7 +73,8 @@ export async function replayInProcess(
   };
   const flush = async () => {
     if (batch.length > 0) {
-      const result = await engine.applyBatch(batch);
+      // One ordered stream: the newest event time seen is the watermark.
+      const result = await engine.applyBatch(batch, { watermarkMs: watermark });
       for (const o of result.outcomes) {
         if (o === 'duplicate') counts.duplicate++;
         else counts.valid++;

@@ -54,6 +54,8 @@ export class Detector {
   private ticker?: NodeJS.Timeout;
   private tickInFlight: Promise<void> = Promise.resolve();
   private tickQueued = false;
+  /** The newest watermark a tick computed: per-user lists are never trimmed past it. */
+  private watermarkMs: number | undefined;
   private joined = false;
   private pausedForRedis = false;
   private stopping = false;
@@ -167,7 +169,10 @@ export class Detector {
     const last = batch.messages[batch.messages.length - 1]!;
     const caughtUp = BigInt(last.offset) + 1n >= BigInt(batch.highWatermark);
     const applied = await this.withRedisRetry(async () => {
-      const result = valid.length > 0 ? await this.engine!.applyBatch(valid) : { flags: [], outcomes: [] };
+      const result =
+        valid.length > 0
+          ? await this.engine!.applyBatch(valid, { watermarkMs: this.watermarkMs })
+          : { flags: [], outcomes: [] };
       await this.progress!.record(
         [{ source, maxEventTimeMs: Number.isFinite(maxEventTime) ? maxEventTime : 0, caughtUp }],
         this.now(),
@@ -248,6 +253,7 @@ export class Detector {
         if (!(await this.syncPartitions())) return;
         const wm = await this.progress!.watermark(this.now());
         if (wm === null) return;
+        this.watermarkMs = wm;
         // Decisions close once event time has moved past their due time (due < watermark).
         const flags = await this.engine!.closeDue(wm - 1);
         await this.emitFlags(flags);

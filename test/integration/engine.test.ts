@@ -144,6 +144,29 @@ describe('mfa-missing', () => {
     expect(await e.closeDue(T0 + 100 * GRACE)).toEqual([]);
   });
 
+  it('an auth stream hours ahead of the wallet stream does not trim the MFA a lagging approval needs', async () => {
+    // Live, a partition can be read hours of event time ahead of another (a backlog, a slow partition).
+    // The wallet stream (and so the watermark) is still at T0 when this user's auth events reach T0 + 12 h.
+    const e = await freshEngine();
+    const H = 3_600_000;
+    const ahead = [f.mfa('lag', T0 - MINUTE, 's1')];
+    for (let i = 1; i <= 12; i++) ahead.push(f.mfa('lag', T0 + i * H, `later-${i}`));
+    for (const ev of ahead) await e.applyBatch(sourced([ev]), { watermarkMs: T0 - 2 * MINUTE });
+    await e.applyBatch(sourced([approval('lag')]), { watermarkMs: T0 - 2 * MINUTE });
+    expect(await e.closeDue(T0 + GRACE)).toEqual([]);
+  });
+
+  it('once the watermark has passed, old facts are trimmed (memory stays bounded per user)', async () => {
+    const e = await freshEngine();
+    const H = 3_600_000;
+    const events = [f.mfa('trim', T0 - MINUTE, 's1')];
+    for (let i = 1; i <= 12; i++) events.push(f.mfa('trim', T0 + i * H, `later-${i}`));
+    for (const ev of events) await e.applyBatch(sourced([ev]), { watermarkMs: T0 + 12 * H });
+    // The approval comes far too late (beyond retention behind the watermark): its MFA is gone.
+    await e.applyBatch(sourced([approval('trim')]), { watermarkMs: T0 + 12 * H });
+    expect(ids(await e.closeDue(T0 + GRACE))).toEqual(['mfa-missing:w-trim']);
+  });
+
   it('claims of no MFA flag at once (raisedAt = occurredAt), with no second flag at the close', async () => {
     const e = await freshEngine();
     const notVerified = f.approved('a', T0, { withdrawalId: 'wa', sessionId: 's1', mfaVerified: false });

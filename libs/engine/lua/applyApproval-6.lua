@@ -24,7 +24,8 @@
           { e = eventId, t = occurredAtMs, s = sessionId, w = withdrawalId, m = 1 when mfa-missing waits }
           and claims the approval's { factors, mfaVerified } (kept for the evidence); it is due at
           occurredAtMs + grace and stored with the base appended
-  ARGV[9] 1 to trim this user's lists now, else 0 (the engine asks every few events per user)
+  ARGV[9] trim time: "" for no trimming now, else trim this user's lists behind this event time (at most
+          the watermark; the engine asks every few events per user)
 
   Returns { 1, record... } applied with the flags it raised, { 0, record... } duplicate with the flags that
   event raised and nobody acked yet, or { -1 } bad argument.
@@ -37,8 +38,8 @@ local amount, address, base = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 if not t or not amount then return { -1 } end
 local horizon = SPEC.h
 
-local maintain = ARGV[9] == '1'
-if not recordEvent(KEYS[1], eventId, t, horizon, SPEC.cap, maintain) then
+local trimAt = tonumber(ARGV[9])
+if not recordEvent(KEYS[1], eventId, t, horizon, SPEC.cap, trimAt) then
   local out = unackedOf(KEYS[3], eventId)
   table.insert(out, 1, 0)
   return out

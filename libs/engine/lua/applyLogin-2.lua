@@ -13,7 +13,8 @@
   ARGV[2] occurredAtMs
   ARGV[3] sessionId
   ARGV[4] deviceId
-  ARGV[5] 1 to trim this user's lists now, else 0 (the engine asks every few events per user)
+  ARGV[5] trim time: "" for no trimming now, else trim this user's lists behind this event time (at most
+          the watermark; the engine asks every few events per user)
 
   Returns 1 applied, 0 duplicate, -1 bad argument.
 ]]
@@ -24,7 +25,8 @@ local SWEEP_AT = 8
 
 local t = tonumber(ARGV[2])
 if not t then return -1 end
-if not recordEvent(KEYS[1], ARGV[1], t, SPEC.h, SPEC.cap, ARGV[5] == '1') then return 0 end
+local trimAt = tonumber(ARGV[5])
+if not recordEvent(KEYS[1], ARGV[1], t, SPEC.h, SPEC.cap, trimAt) then return 0 end
 local key, sessionField, deviceField = KEYS[2], 's:' .. ARGV[3], 'd:' .. ARGV[4]
 
 local got = redis.call('HMGET', key, deviceField, sessionField)
@@ -47,13 +49,13 @@ end
 if #writes > 0 then redis.call('HSET', key, unpack(writes)) end
 redis.call('PEXPIRE', key, SPEC.dv)
 
-if ARGV[5] == '1' and redis.call('HLEN', key) >= SWEEP_AT then
+if trimAt and redis.call('HLEN', key) >= SWEEP_AT then
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
     local field = all[i]
     local at = tonumber(string.match(all[i + 1], '^(%-?[%d.]+)'))
     local keep = string.sub(field, 1, 2) == 's:' and SPEC.ss or SPEC.dv
-    if not at or at < t - keep then redis.call('HDEL', key, field) end
+    if not at or at < trimAt - keep then redis.call('HDEL', key, field) end
   end
 end
 return 1

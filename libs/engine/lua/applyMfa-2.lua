@@ -9,7 +9,8 @@
   ARGV[2] occurredAtMs
   ARGV[3] sessionId
   ARGV[4] factor
-  ARGV[5] 1 to trim this user's lists now, else 0 (the engine asks every few events per user)
+  ARGV[5] trim time: "" for no trimming now, else trim this user's lists behind this event time (at most
+          the watermark; the engine asks every few events per user)
 
   Returns 1 applied, 0 duplicate, -1 bad argument.
 ]]
@@ -18,7 +19,7 @@
 
 local t = tonumber(ARGV[2])
 if not t then return -1 end
-local maintain = ARGV[5] == '1'
-if not recordEvent(KEYS[1], ARGV[1], t, SPEC.h, SPEC.cap, maintain) then return 0 end
-addFact(KEYS[2], t, t .. '|' .. ARGV[4] .. '|' .. ARGV[3], SPEC.keep, maintain)
+local trimAt = tonumber(ARGV[5])
+if not recordEvent(KEYS[1], ARGV[1], t, SPEC.h, SPEC.cap, trimAt) then return 0 end
+addFact(KEYS[2], t, t .. '|' .. ARGV[4] .. '|' .. ARGV[3], SPEC.keep, trimAt)
 return 1

@@ -6,7 +6,8 @@
   KEYS[1] events   ZSET eventId -> occurredAtMs
   ARGV[1] eventId
   ARGV[2] occurredAtMs
-  ARGV[3] 1 to trim this user's lists now, else 0 (the engine asks every few events per user)
+  ARGV[3] trim time: "" for no trimming now, else trim this user's lists behind this event time (at most
+          the watermark; the engine asks every few events per user)
 
   Returns 1 applied, 0 duplicate, -1 bad argument.
 ]]
@@ -14,5 +15,5 @@
 
 local t = tonumber(ARGV[2])
 if not t then return -1 end
-if recordEvent(KEYS[1], ARGV[1], t, SPEC.h, SPEC.cap, ARGV[3] == '1') then return 1 end
+if recordEvent(KEYS[1], ARGV[1], t, SPEC.h, SPEC.cap, tonumber(ARGV[3])) then return 1 end
 return 0
