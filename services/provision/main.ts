@@ -13,8 +13,13 @@ async function main(): Promise<void> {
     logger,
   });
   const decls = topicDeclarations(topicNames(cfg.BULWARK_TOPIC_PREFIX), cfg.BULWARK_PARTITIONS);
-  const created = await kafka.ensureTopics(decls);
-  logger.info({ created, declared: decls.map((d) => d.topic) }, 'topics provisioned');
+  try {
+    const created = await kafka.ensureTopics(decls);
+    logger.info({ created, declared: decls.map((d) => d.topic) }, 'topics provisioned');
+  } finally {
+    // The client's admin connection would otherwise keep the process alive.
+    await kafka.close();
+  }
 }
 
 main().catch((err: unknown) => {

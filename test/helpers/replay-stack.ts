@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../libs/config';
+import { RuleEngine } from '../../libs/engine';
+import type { KafkaClient, TopicNames } from '../../libs/kafka';
+import { silentLogger } from '../../libs/logger';
+import type { ReplayConfig } from '../../libs/replay/config';
+import { replayThroughKafka } from '../../libs/replay/kafka-mode';
+import { openLog, readLines } from '../../libs/replay/lines';
+import type { ReplayReport } from '../../libs/replay/report';
+import type { Redis } from '../../libs/redis';
+import { breakerEnvSchema } from '../../services/breaker/config';
+import { OperatorRegistry } from '../../services/breaker/operators';
+import { startBreakerService } from '../../services/breaker/service';
+import { startDetector } from './detector';
+import { KAFKA_BROKERS, REDIS_URL } from './env';
+
+/** Writes a replay config file (rules YAML) and returns its path. */
+export function configFile(name: string, yaml: string): string {
+  const file = path.join(os.tmpdir(), `bulwark-${name}-${process.pid}.yaml`);
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+/**
+ * A live detector and breaker on `prefix` (their own topics and keys), as `bulwark replay --mode kafka`
+ * finds them in production, plus a function that replays a file through them.
+ */
+export async function startReplayStack(
+  prefix: string,
+  opts: { kafka: KafkaClient; redis: Redis; topics: TopicNames; config: ReplayConfig },
+) {
+  const { detector, started } = startDetector(prefix, {}, opts.config.rules);
+  await started;
+  const breakerEnv = loadConfig(breakerEnvSchema, {
+    BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+    BULWARK_REDIS_URL: REDIS_URL,
+    BULWARK_KEY_PREFIX: prefix,
+    BULWARK_TOPIC_PREFIX: `${prefix}.`,
+    BULWARK_PARTITIONS: '3',
+    BULWARK_BREAKER_PORT: '0',
+    BULWARK_BREAKER_GROUP: `${prefix}-breaker`,
+    BULWARK_DETECTOR_GROUP: `${prefix}-detector`,
+    BULWARK_OPERATORS: '',
+  });
+  const breaker = await startBreakerService(
+    breakerEnv,
+    OperatorRegistry.fromEnv(undefined, undefined),
+    opts.config.breaker,
+    silentLogger(),
+  );
+  const engine = await RuleEngine.create({
+    redis: opts.redis,
+    prefix,
+    rules: opts.config.rules,
+    logger: silentLogger(),
+  });
+  const replay = async (file: string, speed: number, timeoutMs = 90000): Promise<ReplayReport> =>
+    replayThroughKafka(readLines(await openLog(file)), {
+      kafka: opts.kafka,
+      topics: opts.topics,
+      speed,
+      detectorGroup: `${prefix}-detector`,
+      breakerGroup: `${prefix}-breaker`,
+      pendingCount: () => engine.pendingCount(),
+      settleMs: 1500,
+      timeoutMs,
+    });
+  const stop = async () => {
+    await detector.stop();
+    await breaker.stop();
+  };
+  return { replay, stop };
+}
