@@ -1,5 +1,6 @@
 /** The Redis-backed rule engine: apply events, close pending decisions, hand flags over, track event time. */
-export { RuleEngine, type RuleEngineOptions } from './rule-engine';
+export { RuleEngine, type ApplyOptions, type InlineClose, type RuleEngineOptions } from './rule-engine';
+export type { PendingRef } from './index-members';
 export { ProgressTracker, type ProgressUpdate } from './progress-tracker';
 export { computeWatermark, isIdle, type SourceProgress } from './watermark';
 export { EngineScriptError, ScriptCode } from './script-codes';

@@ -15,7 +15,13 @@ import {
   type UserScriptKeys,
 } from './event-commands';
 import { parseFlagRecord } from './flag-records';
-import { parsePendingMember, parseUnackedMember, unackedMember, type PendingRef } from './index-members';
+import {
+  parsePendingMember,
+  parseUnackedMember,
+  pendingMember,
+  unackedMember,
+  type PendingRef,
+} from './index-members';
 import { compileRulePlan, type RulePlan } from './rule-plan';
 import { EngineScriptError, ScriptCode } from './script-codes';
 import type { ApplyResult, Flag, SourcedEvent } from './types';
@@ -29,6 +35,40 @@ export interface RuleEngineOptions {
   metrics?: EngineMetrics;
   /** Only for latency metrics; decisions never read the wall clock. */
   wallClock?: () => number;
+}
+
+/**
+ * Pending decisions to decide inside an applyBatch pipeline, right before event `before` of the batch (the
+ * batch's length: after its last event), at event time `watermarkMs`. An ordered stream (in-process replay)
+ * knows when its event time passes each approval's due time, and deciding there in the same pipeline gives
+ * the decision a line-by-line stream would make without a round trip per due time.
+ */
+export interface InlineClose {
+  before: number;
+  watermarkMs: number;
+  refs: PendingRef[];
+}
+
+export interface ApplyOptions {
+  /** The newest watermark the caller knows; bounds trimming (see applyBatch). */
+  watermarkMs?: number;
+  closes?: InlineClose[];
+}
+
+interface CloseGroup {
+  userId: string;
+  refs: PendingRef[];
+  candidates: Map<string, { member: string; due: string }>;
+  /** Pending-index members of the refs. */
+  members: string[];
+}
+
+interface CloseOutcome {
+  flags: Flag[];
+  raised: (string | number)[];
+  stale: string[];
+  /** Pending-index members decided. */
+  members: string[];
 }
 
 /** Pending decisions closed per round trip pair in closeDue; unacked flags read per page. */
@@ -112,19 +152,37 @@ export class RuleEngine {
    * than their retention behind it, so a stream running ahead never drops facts a lagging stream's events
    * will read. Without it only the size caps trim (and the keys' TTLs).
    */
-  async applyBatch(events: SourcedEvent[], opts: { watermarkMs?: number } = {}): Promise<ApplyResult> {
-    if (events.length === 0) return { flags: [], outcomes: [] };
+  async applyBatch(events: SourcedEvent[], opts: ApplyOptions = {}): Promise<ApplyResult> {
+    if (events.length === 0 && !opts.closes?.length) return { flags: [], outcomes: [] };
+    const closes = [...(opts.closes ?? [])].sort((a, b) => a.before - b.before);
     let countAt = -1;
+    // Reply positions of each event's script and each inline close, filled by build().
+    let eventAt: number[] = [];
+    let closeAt: { at: number; users: CloseGroup[] }[] = [];
     const build = (): ChainableCommander => {
       const pipeline = this.redis.pipeline();
       const pending: (string | number)[] = [];
+      eventAt = new Array<number>(events.length);
+      closeAt = [];
+      let n = 0;
+      let c = 0;
+      const queueCloses = (upTo: number) => {
+        for (; c < closes.length && closes[c]!.before <= upTo; c++) {
+          const close = closes[c]!;
+          const users = this.groupByUser(close.refs, String(Math.floor(close.watermarkMs)));
+          closeAt.push({ at: n, users });
+          n += this.queueClose(pipeline, users, String(Math.floor(close.watermarkMs)));
+        }
+      };
       for (let i = 0; i < events.length; i++) {
+        queueCloses(i);
         const event = events[i]!.event;
         const cmd = eventCommand(event, this.plan, this.keysOf(event.userId), opts.watermarkMs);
         this.scripts.queue(pipeline, cmd.script, cmd.keys, cmd.args);
+        eventAt[i] = n++;
         if (cmd.pending) pending.push(cmd.pending.due, cmd.pending.member);
       }
-      let n = events.length;
+      queueCloses(Infinity);
       // One index write for the batch, after every script, never before: a closeDue between the two must
       // not see an entry whose decision is not stored yet. Redelivered duplicates write it again, so a
       // crash between the scripts and this write loses nothing.
@@ -132,7 +190,7 @@ export class RuleEngine {
         pipeline.zadd(this.global.pendingIndex, ...pending);
         n++;
       }
-      if (this.metrics) {
+      if (this.metrics && closes.length === 0) {
         countAt = n++;
         pipeline.zcard(this.global.pendingIndex);
       }
@@ -142,9 +200,20 @@ export class RuleEngine {
 
     const outcomes = new Array<'applied' | 'duplicate'>(events.length);
     const flags = new Map<string, Flag>();
+    const closed: CloseOutcome = { flags: [], raised: [], stale: [], members: [] };
+    let nextClose = 0;
+    const takeClosesBefore = (at: number) => {
+      for (; nextClose < closeAt.length && closeAt[nextClose]!.at <= at; nextClose++) {
+        const { at: from, users } = closeAt[nextClose]!;
+        const before = closed.flags.length;
+        this.readClose(replies, from, users, closed);
+        for (const f of closed.flags.slice(before)) if (!flags.has(f.flagId)) flags.set(f.flagId, f);
+      }
+    };
     for (let i = 0; i < events.length; i++) {
+      takeClosesBefore(eventAt[i]!);
       const event = events[i]!.event;
-      const reply = replies[i];
+      const reply = replies[eventAt[i]!];
       const code = Array.isArray(reply) ? Number(reply[0]) : Number(reply);
       if (code !== ScriptCode.Applied && code !== ScriptCode.Duplicate) {
         throw new EngineScriptError('apply', code, { eventId: event.eventId, type: event.type });
@@ -158,6 +227,8 @@ export class RuleEngine {
         if (code === ScriptCode.Applied) this.observeRaised(flag, event.occurredAtMs);
       }
     }
+    takeClosesBefore(Infinity);
+    if (closes.length > 0) await this.finishClose(closed);
     if (countAt >= 0) this.metrics!.pendingDecisions.set(Number(replies[countAt]));
     return { flags: [...flags.values()], outcomes };
   }
@@ -185,68 +256,107 @@ export class RuleEngine {
   }
 
   private async closePage(raw: string[], w: string): Promise<Flag[]> {
+    const refs: PendingRef[] = [];
     const members: string[] = [];
-    const byUser = new Map<
-      string,
-      { refs: PendingRef[]; candidates: Map<string, { member: string; due: string }> }
-    >();
     for (let i = 0; i < raw.length; i += 2) {
       const member = raw[i]!;
       members.push(member);
       const ref = parsePendingMember(member);
-      if (!ref) continue;
-      let u = byUser.get(ref.userId);
-      if (!u) byUser.set(ref.userId, (u = { refs: [], candidates: new Map() }));
-      u.refs.push(ref);
-      for (const ruleId of this.plan.deferredRuleIds) {
-        const flagId = `${ruleId}:${ref.withdrawalId}`;
-        u.candidates.set(flagId, { member: unackedMember({ userId: ref.userId, flagId }), due: raw[i + 1]! });
-      }
+      if (ref) refs.push(ref);
     }
-
-    // Register every flag these decisions could raise before deciding: a crash after the scripts leaves
-    // them findable by unackedFlags(); the ones not raised are dropped below (or by unackedFlags later).
-    const users = [...byUser.entries()];
+    const users = this.groupByUser(refs, w, raw);
     const replies = await this.execScripts(() => {
       const p1 = this.redis.pipeline();
-      for (const [userId, u] of users) {
-        const scoreMembers: (string | number)[] = [];
-        for (const c of u.candidates.values()) scoreMembers.push(c.due, c.member);
-        if (scoreMembers.length > 0) p1.zadd(this.global.unackedIndex, ...scoreMembers);
-        this.scripts.queue(p1, 'closeDue', this.keysOf(userId).close, [w, ...u.refs.map((r) => r.eventId)]);
-      }
+      this.queueClose(p1, users, w);
       return p1;
     }, 'closeDue');
+    const outcome: CloseOutcome = { flags: [], raised: [], stale: [], members };
+    this.readClose(replies, 0, users, outcome);
+    await this.finishClose(outcome);
+    return outcome.flags;
+  }
 
-    const flags: Flag[] = [];
-    const stale: string[] = [];
-    const raised: (string | number)[] = [];
-    let r = 0;
-    for (const [, u] of users) {
+  /**
+   * Groups pending decisions by user, with every flag each could raise. `raw` (index members with their
+   * scores) gives each candidate's score; without it the watermark stands in.
+   */
+  private groupByUser(refs: readonly PendingRef[], w: string, raw?: string[]): CloseGroup[] {
+    const byUser = new Map<string, CloseGroup>();
+    const dueOf = new Map<string, string>();
+    if (raw) for (let i = 0; i < raw.length; i += 2) dueOf.set(raw[i]!, raw[i + 1]!);
+    for (const ref of refs) {
+      let u = byUser.get(ref.userId);
+      if (!u)
+        byUser.set(ref.userId, (u = { userId: ref.userId, refs: [], candidates: new Map(), members: [] }));
+      u.refs.push(ref);
+      u.members.push(pendingMember(ref));
+      const due = dueOf.get(pendingMember(ref)) ?? w;
+      for (const ruleId of this.plan.deferredRuleIds) {
+        const flagId = `${ruleId}:${ref.withdrawalId}`;
+        u.candidates.set(flagId, { member: unackedMember({ userId: ref.userId, flagId }), due });
+      }
+    }
+    return [...byUser.values()];
+  }
+
+  /**
+   * Queues the decisions of `users` at watermark `w`: every flag they could raise is registered in the
+   * unacked index before the deciding script runs, so a crash after the scripts leaves them findable by
+   * unackedFlags() (the ones not raised are dropped by finishClose, or by unackedFlags later). Returns the
+   * number of replies queued.
+   */
+  private queueClose(pipeline: ChainableCommander, users: readonly CloseGroup[], w: string): number {
+    let n = 0;
+    for (const u of users) {
+      const scoreMembers: (string | number)[] = [];
+      for (const c of u.candidates.values()) scoreMembers.push(c.due, c.member);
+      if (scoreMembers.length > 0) {
+        pipeline.zadd(this.global.unackedIndex, ...scoreMembers);
+        n++;
+      }
+      this.scripts.queue(pipeline, 'closeDue', this.keysOf(u.userId).close, [
+        w,
+        ...u.refs.map((r) => r.eventId),
+      ]);
+      n++;
+    }
+    return n;
+  }
+
+  /** Reads the replies queueClose queued from position `from` into `out`. */
+  private readClose(replies: unknown[], from: number, users: readonly CloseGroup[], out: CloseOutcome): void {
+    let r = from;
+    for (const u of users) {
       if (u.candidates.size > 0) r++;
       const reply = replies[r++] as unknown[];
       const count = Number(reply[0]);
       if (!(count >= 0)) throw new EngineScriptError('closeDue', count);
       for (let j = 1; j <= count; j++) {
         const flag = parseFlagRecord(String(reply[j]));
-        flags.push(flag);
-        raised.push(Date.parse(flag.raisedAt), unackedMember({ userId: flag.userId, flagId: flag.flagId }));
+        out.flags.push(flag);
+        out.raised.push(
+          Date.parse(flag.raisedAt),
+          unackedMember({ userId: flag.userId, flagId: flag.flagId }),
+        );
         this.observeRaised(flag, Date.parse(flag.occurredAt));
       }
       const stillUnacked = new Set(reply.slice(1 + count).map(String));
-      for (const [flagId, c] of u.candidates) if (!stillUnacked.has(flagId)) stale.push(c.member);
+      for (const [flagId, c] of u.candidates) if (!stillUnacked.has(flagId)) out.stale.push(c.member);
+      out.members.push(...u.members);
     }
+  }
 
+  /** Index upkeep after decisions: raised flags stay registered, the rest and the decided entries go. */
+  private async finishClose(o: CloseOutcome): Promise<void> {
     const p2 = this.redis.pipeline();
     // Raised flags again, in case a concurrent unackedFlags() dropped a registration it saw before the
     // flag existed.
-    if (raised.length > 0) p2.zadd(this.global.unackedIndex, ...raised);
-    if (stale.length > 0) p2.zrem(this.global.unackedIndex, ...stale);
-    p2.zrem(this.global.pendingIndex, ...members);
+    if (o.raised.length > 0) p2.zadd(this.global.unackedIndex, ...o.raised);
+    if (o.stale.length > 0) p2.zrem(this.global.unackedIndex, ...o.stale);
+    if (o.members.length > 0) p2.zrem(this.global.pendingIndex, ...new Set(o.members));
     p2.zcard(this.global.pendingIndex);
     const after = await this.exec(p2, 'closeDue');
     this.metrics?.pendingDecisions.set(Number(after[after.length - 1]));
-    return flags;
   }
 
   /** Marks flags as durably produced: they are no longer handed back by duplicates or unackedFlags(). */

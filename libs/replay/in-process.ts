@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Breaker, type BreakerChange, type BreakerConfig } from '../breaker';
-import { RuleEngine, type Flag, type SourcedEvent } from '../engine';
+import { RuleEngine, type Flag, type InlineClose, type PendingRef, type SourcedEvent } from '../engine';
 import { parseEvent } from '../events';
 import { silentLogger, type Logger } from '../logger';
 import { deleteByPrefix, type Redis } from '../redis';
@@ -35,8 +35,9 @@ const SOURCE = 'replay';
 
 /**
  * Replays lines through the same RuleEngine and Breaker the services run, on Redis under a namespace of its
- * own. The file is one stream in arrival order: event time advances with the newest occurredAt seen, pending
- * decisions close at batch boundaries once it passes their due time, and everything pending closes at the end.
+ * own. The file is one stream in arrival order: event time advances with the newest occurredAt seen, a pending
+ * decision closes at the line where event time passes its due time (inside the batch's pipeline), and
+ * everything still pending closes at the end.
  */
 export async function replayInProcess(
   lines: AsyncIterable<string>,
@@ -59,10 +60,12 @@ export async function replayInProcess(
   const flags: Flag[] = [];
   const changes: BreakerChange[] = [];
   let batch: SourcedEvent[] = [];
+  let closes: InlineClose[] = [];
   let watermark = -Infinity;
-  // Due times of approvals fed in: when event time passes one, the batch so far is applied and the decision
-  // closes before any later line is seen, exactly as a line-by-line stream would decide it.
-  const dues = new MinHeap<{ t: number; seq: number }>();
+  // Due times of approvals fed in. When event time passes one, its decision is queued right there in the
+  // batch (before the line that moved event time past it), exactly as a line-by-line stream would decide it,
+  // and the whole batch still goes to Redis in one pipeline.
+  const dues = new MinHeap<{ t: number; seq: number; ref: PendingRef }>();
   let seq = 0;
 
   const onFlags = async (raised: Flag[]) => {
@@ -72,19 +75,16 @@ export async function replayInProcess(
     changes.push(...(await breaker.onFlags(raised)));
   };
   const flush = async () => {
-    if (batch.length > 0) {
-      // One ordered stream: the newest event time seen is the watermark.
-      const result = await engine.applyBatch(batch, { watermarkMs: watermark });
-      for (const o of result.outcomes) {
-        if (o === 'duplicate') counts.duplicate++;
-        else counts.valid++;
-      }
-      batch = [];
-      await onFlags(result.flags);
+    if (batch.length === 0 && closes.length === 0) return;
+    // One ordered stream: the newest event time seen is the watermark.
+    const result = await engine.applyBatch(batch, { watermarkMs: watermark, closes });
+    for (const o of result.outcomes) {
+      if (o === 'duplicate') counts.duplicate++;
+      else counts.valid++;
     }
-    // Decisions close once event time has moved past their due time (due < watermark).
-    if (Number.isFinite(watermark)) await onFlags(await engine.closeDue(watermark - 1));
-    while ((dues.peek()?.t ?? Infinity) < watermark) dues.pop();
+    batch = [];
+    closes = [];
+    await onFlags(result.flags);
     opts.progress?.update(counts.total, watermark);
   };
 
@@ -101,20 +101,28 @@ export async function replayInProcess(
         counts.ignored++;
         continue;
       }
-      const t = parsed.event.occurredAtMs;
+      const e = parsed.event;
+      const t = e.occurredAtMs;
       if (paced) {
         // Paced: hand over what we have before waiting, so decisions happen at the paced moment.
         await flush();
         await pacer.wait(t);
       }
       if (t > watermark) {
-        const passesDue = (dues.peek()?.t ?? Infinity) < t;
         watermark = t;
-        // The batch so far holds only earlier lines; apply it, then close what this event time has passed.
-        if (passesDue) await flush();
+        // Decisions close once event time has moved past their due time (due < watermark), before this line.
+        const refs: PendingRef[] = [];
+        while ((dues.peek()?.t ?? Infinity) < t) refs.push(dues.pop()!.ref);
+        if (refs.length > 0) closes.push({ before: batch.length, watermarkMs: t - 1, refs });
       }
-      batch.push({ event: parsed.event, source: SOURCE });
-      if (parsed.event.type === 'withdrawal.approved') dues.push({ t: t + opts.rules.graceMs, seq: seq++ });
+      batch.push({ event: e, source: SOURCE });
+      if (e.type === 'withdrawal.approved') {
+        dues.push({
+          t: t + opts.rules.graceMs,
+          seq: seq++,
+          ref: { userId: e.userId, eventId: e.eventId, withdrawalId: e.withdrawalId },
+        });
+      }
       if (batch.length >= batchSize) await flush();
     }
     await flush();
