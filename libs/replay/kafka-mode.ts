@@ -18,6 +18,13 @@ export interface KafkaModeOptions {
   /** After everything is consumed and nothing is pending, how long no new flag or change must arrive. */
   settleMs?: number;
   timeoutMs?: number;
+  /**
+   * At speed max, lines published before waiting for the detector to commit them and the breaker to
+   * consume the flags they raised (default 500; 0: never wait). The detector reads each partition in
+   * batches of up to a megabyte, hours of event time; without this, flags reach the breaker partition by
+   * partition and a trip can be seen later in event time than in-process mode sees it.
+   */
+  sliceLines?: number;
   logger?: Logger;
   progress?: ReplayProgress;
 }
@@ -74,11 +81,38 @@ export async function replayThroughKafka(
   await producer.connect();
   let out: OutRecord[] = [];
   let eventTime = -Infinity;
+  const sliceLines = paced ? 0 : (opts.sliceLines ?? 500);
+  const timeoutMs = opts.timeoutMs ?? 300000;
   const send = async () => {
     await producer.send(out);
     out = [];
     opts.progress?.update(counts.total, eventTime);
   };
+  /** Waits until the services have consumed everything published so far (one slice). */
+  const drain = async () => {
+    const deadline = Date.now() + timeoutMs;
+    const inputEnd = await Promise.all([kafka.endOffsets(topics.auth), kafka.endOffsets(topics.wallet)]);
+    await until(
+      deadline,
+      'the detector to consume the published events',
+      async () => {
+        const committed = await Promise.all([
+          kafka.committedOffsets(opts.detectorGroup, topics.auth),
+          kafka.committedOffsets(opts.detectorGroup, topics.wallet),
+        ]);
+        return inputEnd.every((end, i) => caughtUp(end, committed[i]!));
+      },
+      10,
+    );
+    const flagsEnd = await kafka.endOffsets(topics.flags);
+    await until(
+      deadline,
+      'the breaker to consume the flags',
+      async () => caughtUp(flagsEnd, await kafka.committedOffsets(opts.breakerGroup, topics.flags)),
+      10,
+    );
+  };
+  let sliced = 0;
   try {
     for await (const raw of lines) {
       if (raw.trim() === '') continue;
@@ -107,11 +141,16 @@ export async function replayThroughKafka(
         if (peek) out.push({ topic: topicFor(topics, peek.topic), key: peek.key, value: raw });
       }
       if (out.length >= 500) await send();
+      if (sliceLines > 0 && ++sliced >= sliceLines) {
+        await send();
+        await drain();
+        sliced = 0;
+      }
     }
     await send();
     opts.progress?.done(counts.total, eventTime);
 
-    const deadline = Date.now() + (opts.timeoutMs ?? 300000);
+    const deadline = Date.now() + timeoutMs;
     const inputEnd = await Promise.all([kafka.endOffsets(topics.auth), kafka.endOffsets(topics.wallet)]);
     await until(deadline, 'the detector to consume the published events', async () => {
       const committed = await Promise.all([
@@ -174,9 +213,14 @@ function caughtUp(end: Map<number, string>, committed: Map<number, string>): boo
   return true;
 }
 
-async function until(deadline: number, what: string, cond: () => Promise<boolean> | boolean): Promise<void> {
+async function until(
+  deadline: number,
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  pollMs = 200,
+): Promise<void> {
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }

@@ -65,6 +65,7 @@ async function replay(argv: string[]): Promise<number> {
     namespace: { type: 'string' },
     'settle-ms': { type: 'string' },
     'timeout-ms': { type: 'string' },
+    slice: { type: 'string' },
   });
   if (values.help) return help('replay');
   if (positionals.length !== 1)
@@ -82,6 +83,7 @@ async function replay(argv: string[]): Promise<number> {
     throw new UsageError('--namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -');
   const settleMs = intOpt('settle-ms', values['settle-ms'], 2000);
   const timeoutMs = intOpt('timeout-ms', values['timeout-ms'], 300000, 1);
+  const sliceLines = intOpt('slice', values.slice, 500);
   const config = loadReplayConfig(values.config);
   const input = await openLog(positionals[0]!);
   const progress = createProgress();
@@ -122,6 +124,7 @@ async function replay(argv: string[]): Promise<number> {
         pendingCount: () => engine.pendingCount(),
         settleMs,
         timeoutMs,
+        sliceLines,
         progress,
       }).finally(() => kafka.close());
       await writeReport(report, values.report);

@@ -9,7 +9,7 @@ commands:
 
 Run 'bulwark <command> --help' for a command's options.`,
   replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--speed max|N] [--config FILE] [--report FILE]
-                      [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N]
+                      [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N] [--slice N]
 
   FILE              one event per line (JSON, contract section 2) in arrival order; '-' reads standard input;
                     gzip files are read directly
@@ -22,6 +22,9 @@ Run 'bulwark <command> --help' for a command's options.`,
   --namespace NAME  in-process: Redis key prefix to use (default: a fresh random one)
   --settle-ms N     kafka: quiet time before the report is written (default 2000)
   --timeout-ms N    kafka: give up waiting for the services after N ms (default 300000)
+  --slice N         kafka at speed max: after every N lines, wait until the detector has committed them and
+                    the breaker has read their flags, so partitions stay close in event time (default 500;
+                    0 never waits)
 
 environment: BULWARK_REDIS_URL, and for --mode kafka BULWARK_KAFKA_BROKERS, BULWARK_TOPIC_PREFIX,
 BULWARK_KEY_PREFIX, BULWARK_DETECTOR_GROUP, BULWARK_BREAKER_GROUP (as the running services use them)`,

@@ -54,7 +54,7 @@ export class Detector {
   private ticker?: NodeJS.Timeout;
   private tickInFlight: Promise<void> = Promise.resolve();
   private tickQueued = false;
-  /** The newest watermark a tick computed: per-user lists are never trimmed past it. */
+  /** The newest watermark whose due decisions are all made: per-user lists are never trimmed past it. */
   private watermarkMs: number | undefined;
   private joined = false;
   private pausedForRedis = false;
@@ -253,10 +253,12 @@ export class Detector {
         if (!(await this.syncPartitions())) return;
         const wm = await this.progress!.watermark(this.now());
         if (wm === null) return;
-        this.watermarkMs = wm;
         // Decisions close once event time has moved past their due time (due < watermark).
         const flags = await this.engine!.closeDue(wm - 1);
         await this.emitFlags(flags);
+        // Only now may batches trim behind this watermark: until every decision due before it is made, the
+        // facts those decisions read must stay (the watermark can jump hours ahead in one tick on a backlog).
+        this.watermarkMs = wm;
       })
       .catch((err: unknown) => {
         this.tickQueued = false;

@@ -56,7 +56,11 @@ export async function startReplayStack(
     rules: opts.config.rules,
     logger: silentLogger(),
   });
-  const replay = async (file: string, speed: number, timeoutMs = 90000): Promise<ReplayReport> =>
+  const replay = async (
+    file: string,
+    speed: number,
+    { timeoutMs = 90000, sliceLines }: { timeoutMs?: number; sliceLines?: number } = {},
+  ): Promise<ReplayReport> =>
     replayThroughKafka(readLines(await openLog(file)), {
       kafka: opts.kafka,
       topics: opts.topics,
@@ -66,6 +70,7 @@ export async function startReplayStack(
       pendingCount: () => engine.pendingCount(),
       settleMs: 1500,
       timeoutMs,
+      ...(sliceLines === undefined ? {} : { sliceLines }),
     });
   const stop = async () => {
     await detector.stop();
