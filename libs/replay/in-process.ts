@@ -68,24 +68,46 @@ export async function replayInProcess(
   const dues = new MinHeap<{ t: number; seq: number; ref: PendingRef }>();
   let seq = 0;
 
+  // Flags by flagId: an approval repeated in the next batch can hand back a flag this replay has not acked
+  // yet (batches overlap, below); the report holds each flag once.
+  const seenFlags = new Set<string>();
   const onFlags = async (raised: Flag[]) => {
-    if (raised.length === 0) return;
-    await engine.ackFlags(raised);
-    flags.push(...raised);
-    changes.push(...(await breaker.onFlags(raised)));
+    const fresh = raised.filter((f) => !seenFlags.has(f.flagId));
+    if (fresh.length === 0) return;
+    for (const f of fresh) seenFlags.add(f.flagId);
+    await engine.ackFlags(fresh);
+    flags.push(...fresh);
+    changes.push(...(await breaker.onFlags(fresh)));
   };
+  // Two batches in flight: the next batch's pipeline is written while Redis still works on this one (Redis
+  // runs one connection's commands in order, so the effect is that of running them one after the other),
+  // and results are taken in batch order. Otherwise Node and Redis would take turns idling.
+  let previous: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0 && closes.length === 0) return;
-    // One ordered stream: the newest event time seen is the watermark.
-    const result = await engine.applyBatch(batch, { watermarkMs: watermark, closes });
-    for (const o of result.outcomes) {
-      if (o === 'duplicate') counts.duplicate++;
-      else counts.valid++;
-    }
+    const applying = engine.applyBatch(batch, { watermarkMs: watermark, closes });
+    const reached = watermark;
     batch = [];
     closes = [];
-    await onFlags(result.flags);
-    opts.progress?.update(counts.total, watermark);
+    const before = previous;
+    const done = (async () => {
+      const result = await applying;
+      await before;
+      for (const o of result.outcomes) {
+        if (o === 'duplicate') counts.duplicate++;
+        else counts.valid++;
+      }
+      await onFlags(result.flags);
+      opts.progress?.update(counts.total, reached);
+    })();
+    // A failure surfaces from whichever await sees it first; the other must not be left unhandled.
+    done.catch(() => undefined);
+    previous = done;
+    await before;
+  };
+  const drain = async () => {
+    await flush();
+    await previous;
   };
 
   try {
@@ -105,7 +127,7 @@ export async function replayInProcess(
       const t = e.occurredAtMs;
       if (paced) {
         // Paced: hand over what we have before waiting, so decisions happen at the paced moment.
-        await flush();
+        await drain();
         await pacer.wait(t);
       }
       if (t > watermark) {
@@ -125,7 +147,7 @@ export async function replayInProcess(
       }
       if (batch.length >= batchSize) await flush();
     }
-    await flush();
+    await drain();
     // End of input: nothing earlier can still arrive, so every pending decision closes now.
     await onFlags(await engine.closeDue(Number.MAX_SAFE_INTEGER));
     opts.progress?.done(counts.total, watermark);

@@ -11,5 +11,10 @@ export const detectorEnvSchema = commonEnvSchema.extend({
   /** How often pending decisions are checked against the watermark when no batch arrives. */
   BULWARK_TICK_MS: durationMs(1000).refine((v) => v >= 50, 'must be at least 50 milliseconds'),
   BULWARK_PARTITIONS_CONCURRENCY: positiveInt(2, 'a whole number >= 1'),
+  /**
+   * Most bytes fetched per partition per request: one batch is at most this much, so it bounds the memory a
+   * batch takes and how far (in event time) one partition runs ahead of the others in one step.
+   */
+  BULWARK_FETCH_MAX_BYTES_PER_PARTITION: positiveInt(1048576, 'a size in bytes >= 1'),
 });
 export type DetectorConfig = z.infer<typeof detectorEnvSchema>;

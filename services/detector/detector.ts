@@ -104,6 +104,7 @@ export class Detector {
       topics: [this.topics.auth, this.topics.wallet],
       fromBeginning: true,
       partitionsConsumedConcurrently: cfg.BULWARK_PARTITIONS_CONCURRENCY,
+      maxBytesPerPartition: cfg.BULWARK_FETCH_MAX_BYTES_PER_PARTITION,
       handle: (batch, ctx) => this.handleBatch(batch, ctx),
       // Lag is set by syncPartitions from the broker's committed and end offsets (one writer).
       onCommitted: () => this.metrics.lastProgress.set(this.now() / 1000),

@@ -167,6 +167,29 @@ describe('mfa-missing', () => {
     expect(ids(await e.closeDue(T0 + GRACE))).toEqual(['mfa-missing:w-trim']);
   });
 
+  it('an inline close decides at its place in the batch: a later MFA line no longer counts', async () => {
+    const e = await freshEngine();
+    const a = approval('inl');
+    const ref = { userId: 'inl', eventId: a.eventId, withdrawalId: 'w-inl' };
+    const mfaBefore = f.mfa('inl', T0 - MINUTE, 's1');
+    // Line order: approval, (event time passes the due here), MFA. The decision must not see the MFA.
+    const late = await e.applyBatch(sourced([a, mfaBefore]), {
+      closes: [{ before: 1, watermarkMs: T0 + GRACE, refs: [ref] }],
+    });
+    expect(ids(late.flags)).toEqual(['mfa-missing:w-inl']);
+    expect(late.outcomes).toEqual(['applied', 'applied']);
+    expect(await e.pendingCount()).toBe(0);
+
+    // The same lines with the close after the MFA: no flag, and nothing left pending.
+    const e2 = await freshEngine();
+    const ok = await e2.applyBatch(sourced([a, mfaBefore]), {
+      closes: [{ before: 2, watermarkMs: T0 + GRACE, refs: [ref] }],
+    });
+    expect(ok.flags).toEqual([]);
+    expect(await e2.pendingCount()).toBe(0);
+    expect(await e2.unackedFlags()).toEqual([]);
+  });
+
   it('claims of no MFA flag at once (raisedAt = occurredAt), with no second flag at the close', async () => {
     const e = await freshEngine();
     const notVerified = f.approved('a', T0, { withdrawalId: 'wa', sessionId: 's1', mfaVerified: false });
