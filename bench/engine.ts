@@ -96,9 +96,11 @@ async function engineStreams(redis: Redis, prefix: string, rules: RulesConfig, s
   return timeStreams(
     streams.map((batches) => async () => {
       let n = 0;
+      let watermarkMs: number | undefined;
       for (const b of batches) {
-        const res = await engine.applyBatch(b);
+        const res = await engine.applyBatch(b, { watermarkMs });
         n += res.outcomes.length;
+        watermarkMs = b[b.length - 1]?.event.occurredAtMs;
       }
       return n;
     }),
@@ -230,11 +232,15 @@ async function memory(redis: Redis, base: string): Promise<void> {
     for (let u = 0; u < users; u++) events.push(...userDay(f, rnd, u, T0 + d * DAY));
   events = events.sort((a, b) => a.occurredAtMs - b.occurredAtMs);
   let flags = 0;
+  // As the detector does: a batch may trim behind the last watermark whose decisions are made.
+  let watermarkMs: number | undefined;
   for (const b of chunks(sourced(events), 500)) {
-    const res = await engine.applyBatch(b);
-    const closed = await engine.closeDue(b[b.length - 1]!.event.occurredAtMs);
+    const res = await engine.applyBatch(b, { watermarkMs });
+    const wm = b[b.length - 1]!.event.occurredAtMs;
+    const closed = await engine.closeDue(wm);
     await engine.ackFlags([...res.flags, ...closed]);
     flags += res.flags.length + closed.length;
+    watermarkMs = wm;
   }
   await engine.ackFlags(await engine.closeDue(Number.MAX_SAFE_INTEGER));
 
