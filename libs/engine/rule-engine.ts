@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ChainableCommander } from 'ioredis';
 import { BulwarkError, StateStoreError, errorMessage } from '../errors';
 import { engineGlobalKeys, engineUserKeys, type EngineGlobalKeys } from '../keys';
-import type { Logger } from '../logger';
+import { componentLogger, type Logger } from '../logger';
 import type { EngineMetrics } from '../metrics';
 import { execPipeline, type Redis } from '../redis';
 import type { RulesConfig } from '../rules';
@@ -114,7 +114,7 @@ export class RuleEngine {
     } catch (err) {
       throw new StateStoreError(`rule engine: loading Lua scripts: ${errorMessage(err)}`, err);
     }
-    const log = opts.logger.child({ component: 'rule-engine' });
+    const log = componentLogger('rule-engine', opts.logger);
     log.info(
       {
         prefix: opts.prefix,

@@ -33,8 +33,21 @@ export function rootLogger(level = process.env.BULWARK_LOG_LEVEL ?? 'info'): Log
   return root;
 }
 
+/** For loggers made here: the logger they were derived from and their component, so nesting never repeats a key. */
+const derived = new WeakMap<Logger, { base: Logger; component: string }>();
+
+/**
+ * A child logger with `component` set. Under a parent that has a component already, the name nests
+ * ("detector.kafka") instead of adding a second `component` key to every line (pino repeats bound keys).
+ */
 export function componentLogger(component: string, parent?: Logger): Logger {
-  return (parent ?? rootLogger()).child({ component });
+  const p = parent ?? rootLogger();
+  const known = derived.get(p);
+  const base = known ? known.base : p;
+  const name = known ? `${known.component}.${component}` : component;
+  const child = base.child({ component: name });
+  derived.set(child, { base, component: name });
+  return child;
 }
 
 /** A logger that drops everything: for tests and for the replay CLI's quiet mode. */
