@@ -9,7 +9,7 @@ export { Registry };
 export function createRegistry(service: string, withDefaults = true): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'bulwark_process_' });
+  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'bulwark_' }); // bulwark_process_*, bulwark_nodejs_*
   return registry;
 }
 
