@@ -31,6 +31,9 @@ import { intakeBatch } from './intake';
  * engine already holds; the engine treats them as duplicates and hands back their unacknowledged flags, so
  * nothing is lost and nothing counts twice.
  */
+/** Least wall time between two ticks that batches ask for (the periodic tick runs regardless). */
+const BATCH_TICK_GAP_MS = 100;
+
 export interface DetectorDeps {
   config: DetectorConfig;
   rules: RulesConfig;
@@ -54,6 +57,8 @@ export class Detector {
   private ticker?: NodeJS.Timeout;
   private tickInFlight: Promise<void> = Promise.resolve();
   private tickQueued = false;
+  private lastTickAt = -Infinity;
+  private tickTimer?: NodeJS.Timeout;
   /** The newest watermark whose due decisions are all made: per-user lists are never trimmed past it. */
   private watermarkMs: number | undefined;
   private joined = false;
@@ -193,7 +198,21 @@ export class Detector {
     const dups = applied.outcomes.filter((o) => o === 'duplicate').length;
     if (dups > 0) this.metrics.duplicate.inc({ topic: batch.topic }, dups);
     end();
-    this.tick();
+    this.tickAfterBatch();
+  }
+
+  /**
+   * A batch may have moved event time: tick now, or once BATCH_TICK_GAP_MS has passed since the last tick.
+   * Each tick asks the broker for four offset lists, so one per batch would load the broker while it
+   * serves a backlog; decisions wait for a grace period of seconds anyway.
+   */
+  private tickAfterBatch(): void {
+    const wait = this.lastTickAt + BATCH_TICK_GAP_MS - this.now();
+    if (wait <= 0) return this.tick();
+    this.tickTimer ??= setTimeout(() => {
+      this.tickTimer = undefined;
+      this.tick();
+    }, wait);
   }
 
   /** Produces flags (acks=-1) keyed by userId, then tells the engine they are durable. */
@@ -251,6 +270,7 @@ export class Detector {
     this.tickInFlight = this.tickInFlight
       .then(async () => {
         this.tickQueued = false;
+        this.lastTickAt = this.now();
         if (!(await this.syncPartitions())) return;
         const wm = await this.progress!.watermark(this.now());
         if (wm === null) return;
@@ -302,6 +322,7 @@ export class Detector {
     if (this.stopping) return;
     this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.tickTimer) clearTimeout(this.tickTimer);
     await this.consumer?.stop();
     await this.tickInFlight;
     await this.producer?.disconnect();
