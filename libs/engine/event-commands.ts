@@ -91,23 +91,23 @@ export function eventCommand(
   watermarkMs?: number,
 ): EventCommand {
   const t = event.occurredAtMs;
-  const maintain = trimTime(t, watermarkMs, k.seen++ % MAINTAIN_EVERY === 0);
+  const trimAt = trimTime(t, watermarkMs, k.seen++ % MAINTAIN_EVERY === 0);
   switch (event.type) {
     case 'withdrawal.approved':
-      return approvalCommand(event, plan, k, maintain);
+      return approvalCommand(event, plan, k, trimAt);
     case 'address.whitelisted':
       if (plan.cooldown.length === 0) break;
       return {
         script: 'applyWhitelist',
         keys: k.whitelist,
-        args: [event.eventId, t, normaliseAddress(event.address), maintain],
+        args: [event.eventId, t, normaliseAddress(event.address), trimAt],
       };
     case 'mfa.passed':
       if (plan.mfaMissing.length === 0) break;
       return {
         script: 'applyMfa',
         keys: k.mfa,
-        args: [event.eventId, t, event.sessionId, event.factor, maintain],
+        args: [event.eventId, t, event.sessionId, event.factor, trimAt],
       };
     case 'mfa.reset':
     case 'mfa.enrolled':
@@ -120,7 +120,7 @@ export function eventCommand(
           t,
           event.type === 'mfa.reset' ? 'reset' : 'enrolled',
           event.factor ?? '',
-          maintain,
+          trimAt,
         ],
       };
     case 'login.succeeded':
@@ -128,19 +128,19 @@ export function eventCommand(
       return {
         script: 'applyLogin',
         keys: k.login,
-        args: [event.eventId, t, event.sessionId, event.deviceId, maintain],
+        args: [event.eventId, t, event.sessionId, event.deviceId, trimAt],
       };
     default:
       break;
   }
-  return { script: 'recordEvent', keys: k.record, args: [event.eventId, t, maintain] };
+  return { script: 'recordEvent', keys: k.record, args: [event.eventId, t, trimAt] };
 }
 
 function approvalCommand(
   e: WithdrawalApproved,
   plan: RulePlan,
   k: UserScriptKeys,
-  maintain: string,
+  trimAt: string,
 ): EventCommand {
   const address = normaliseAddress(e.address);
   let hits: [string, string, string][] | undefined;
@@ -182,7 +182,7 @@ function approvalCommand(
       flagBase(e),
       hits ? JSON.stringify(hits) : '',
       pending,
-      maintain,
+      trimAt,
     ],
   };
   if (waits) {
