@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { errorMessage } from '../../libs/errors';
+import { StateStoreError, errorMessage } from '../../libs/errors';
 import { RuleEngine, ProgressTracker, type Flag, type SourcedEvent } from '../../libs/engine';
 import {
   KafkaClient,
@@ -304,11 +304,16 @@ export class Detector {
         }
         return v;
       } catch (err) {
-        this.redisErrors.errors.inc({ component: 'detector' });
+        // Start-up also reads offsets from the broker through here; only Redis failures count as Redis's.
+        const store = err instanceof StateStoreError;
+        if (store) this.redisErrors.errors.inc({ component: 'detector' });
         if (!this.pausedForRedis) {
           this.pausedForRedis = true;
           this.metrics.paused.set(1);
-          this.log.error({ err: errorMessage(err) }, 'state store failed: pausing until it answers');
+          this.log.error(
+            { err: errorMessage(err) },
+            store ? 'state store failed: pausing until it answers' : 'broker call failed: retrying',
+          );
         }
         if (this.stopping || (ctx && !ctx.isActive())) return undefined;
         await new Promise((r) => setTimeout(r, delay));
