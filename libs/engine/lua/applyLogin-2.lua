@@ -21,7 +21,7 @@
 --- @include "recordEvent"
 
 -- Stale entries are swept once the hash holds this many: a handful of devices and recent sessions.
-local SWEEP_AT = 8
+local SWEEP_AT = 4
 
 local t = tonumber(ARGV[2])
 if not t then return -1 end
