@@ -7,7 +7,7 @@
             cd = { {ruleId, severity, cooldownMs}... }, cdKeep = longest cooldown + grace,
             vel = { {ruleId, severity, windowMs, maxCount or -1, maxUsd or -1}... },
             velKeep = longest velocity window + grace, g = grace, pdKeep = how long a pending decision may wait }
-  KEYS[1] events     ZSET eventId -> occurredAtMs
+  KEYS[1] events     ZSET eventId -> occurredAt (whole seconds)
   KEYS[2] flags      ZSET flagId -> raisedAtMs
   KEYS[3] unacked    HASH flagId -> flag record
   KEYS[4] pending    ZSET "<head JSON>\n<claims JSON>\n<base JSON>" -> due

@@ -6,7 +6,7 @@
   SPEC    (baked in at load) { h = dedup horizon, cap = eventIds kept per user,
             ss = how long a session's login matters (longest loginWithin + grace + max skew),
             dv = how long a device sighting matters (longest unseen window + grace + max skew) }
-  KEYS[1] events   ZSET eventId -> occurredAtMs
+  KEYS[1] events   ZSET eventId -> occurredAt (whole seconds)
   KEYS[2] logins   HASH "s:<sessionId>" -> "<loginAtMs>|<device last seen before it, or empty>|<deviceId>"
                         "d:<deviceId>"  -> "<last successful login time>"
   ARGV[1] eventId

@@ -3,7 +3,7 @@
   + grace + max skew (event time for trimming; PEXPIRE of the same length for the key).
 
   SPEC    (baked in at load) { h = dedup horizon, cap = eventIds kept per user, keep = how long an MFA matters }
-  KEYS[1] events      ZSET eventId -> occurredAtMs
+  KEYS[1] events      ZSET eventId -> occurredAt (whole seconds)
   KEYS[2] mfaPassed   ZSET "<atMs>|<factor>|<sessionId>" -> atMs
   ARGV[1] eventId
   ARGV[2] occurredAtMs

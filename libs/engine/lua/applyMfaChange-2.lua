@@ -3,7 +3,7 @@
   kept for the longest window + grace + max skew.
 
   SPEC    (baked in at load) { h = dedup horizon, cap = eventIds kept per user, keep = how long a change matters }
-  KEYS[1] events       ZSET eventId -> occurredAtMs
+  KEYS[1] events       ZSET eventId -> occurredAt (whole seconds)
   KEYS[2] mfaChanges   ZSET "<atMs>|<reset|enrolled>|<factor>" -> atMs
   ARGV[1] eventId
   ARGV[2] occurredAtMs

@@ -4,7 +4,7 @@
 
   SPEC    (baked in at load) { h = dedup horizon, cap = eventIds kept per user,
                                keep = how long a whitelisting matters: longest cooldown + grace (ms) }
-  KEYS[1] events      ZSET eventId -> occurredAtMs
+  KEYS[1] events      ZSET eventId -> occurredAt (whole seconds)
   KEYS[2] whitelist   ZSET normalised address -> latest whitelisting time
   ARGV[1] eventId
   ARGV[2] occurredAtMs

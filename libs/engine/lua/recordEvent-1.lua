@@ -3,7 +3,7 @@
   mfa.failed, or a kind no enabled rule reads), so its redelivery still counts as a duplicate.
 
   SPEC    (baked in at load, see compiled-scripts.ts) { h = dedup horizon ms, cap = eventIds kept per user }
-  KEYS[1] events   ZSET eventId -> occurredAtMs
+  KEYS[1] events   ZSET eventId -> occurredAt (whole seconds)
   ARGV[1] eventId
   ARGV[2] occurredAtMs
   ARGV[3] trim time: "" for no trimming now, else trim this user's lists behind this event time (at most

@@ -9,9 +9,11 @@
   Redis calls per event; `trimAt` nil means no maintenance.
 ]]
 local function recordEvent(key, eventId, t, horizon, cap, trimAt)
-  if redis.call('ZADD', key, 'NX', t, eventId) == 0 then return false end
+  -- Scored in whole seconds: only the horizon trim reads the score, and a 10-digit integer takes 4 bytes
+  -- less per entry than a 13-digit one in the set's listpack (about 100 bytes per active user).
+  if redis.call('ZADD', key, 'NX', math.floor(t / 1000), eventId) == 0 then return false end
   if trimAt then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (trimAt - horizon))
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. math.floor((trimAt - horizon) / 1000))
     redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1)
   end
   redis.call('PEXPIRE', key, horizon)
