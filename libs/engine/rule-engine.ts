@@ -63,6 +63,13 @@ interface CloseGroup {
   members: string[];
 }
 
+/** A pending decision with its pending-index member and due time (the member's score). */
+interface PendingEntry {
+  ref: PendingRef;
+  member: string;
+  due: string;
+}
+
 interface CloseOutcome {
   flags: Flag[];
   raised: (string | number)[];
@@ -169,9 +176,13 @@ export class RuleEngine {
       const queueCloses = (upTo: number) => {
         for (; c < closes.length && closes[c]!.before <= upTo; c++) {
           const close = closes[c]!;
-          const users = this.groupByUser(close.refs, String(Math.floor(close.watermarkMs)));
+          const w = String(Math.floor(close.watermarkMs));
+          // The caller knows the refs, not their index entries: the watermark stands in for the due time.
+          const users = this.groupByUser(
+            close.refs.map((ref) => ({ ref, member: pendingMember(ref), due: w })),
+          );
           closeAt.push({ at: n, users });
-          n += this.queueClose(pipeline, users, String(Math.floor(close.watermarkMs)));
+          n += this.queueClose(pipeline, users, w);
         }
       };
       for (let i = 0; i < events.length; i++) {
@@ -256,41 +267,36 @@ export class RuleEngine {
   }
 
   private async closePage(raw: string[], w: string): Promise<Flag[]> {
-    const refs: PendingRef[] = [];
-    const members: string[] = [];
+    const entries: PendingEntry[] = [];
+    // Members that are not refs are dropped from the index with the page.
+    const unreadable: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
       const member = raw[i]!;
-      members.push(member);
       const ref = parsePendingMember(member);
-      if (ref) refs.push(ref);
+      if (ref) entries.push({ ref, member, due: raw[i + 1]! });
+      else unreadable.push(member);
     }
-    const users = this.groupByUser(refs, w, raw);
+    const users = this.groupByUser(entries);
     const replies = await this.execScripts(() => {
       const p1 = this.redis.pipeline();
       this.queueClose(p1, users, w);
       return p1;
     }, 'closeDue');
-    const outcome: CloseOutcome = { flags: [], raised: [], stale: [], members };
+    const outcome: CloseOutcome = { flags: [], raised: [], stale: [], members: unreadable };
     this.readClose(replies, 0, users, outcome);
     await this.finishClose(outcome);
     return outcome.flags;
   }
 
-  /**
-   * Groups pending decisions by user, with every flag each could raise. `raw` (index members with their
-   * scores) gives each candidate's score; without it the watermark stands in.
-   */
-  private groupByUser(refs: readonly PendingRef[], w: string, raw?: string[]): CloseGroup[] {
+  /** Groups pending decisions by user, with every flag each could raise (scored by the decision's due time). */
+  private groupByUser(entries: readonly PendingEntry[]): CloseGroup[] {
     const byUser = new Map<string, CloseGroup>();
-    const dueOf = new Map<string, string>();
-    if (raw) for (let i = 0; i < raw.length; i += 2) dueOf.set(raw[i]!, raw[i + 1]!);
-    for (const ref of refs) {
+    for (const { ref, member, due } of entries) {
       let u = byUser.get(ref.userId);
       if (!u)
         byUser.set(ref.userId, (u = { userId: ref.userId, refs: [], candidates: new Map(), members: [] }));
       u.refs.push(ref);
-      u.members.push(pendingMember(ref));
-      const due = dueOf.get(pendingMember(ref)) ?? w;
+      u.members.push(member);
       for (const ruleId of this.plan.deferredRuleIds) {
         const flagId = `${ruleId}:${ref.withdrawalId}`;
         u.candidates.set(flagId, { member: unackedMember({ userId: ref.userId, flagId }), due });
@@ -353,7 +359,7 @@ export class RuleEngine {
     // flag existed.
     if (o.raised.length > 0) p2.zadd(this.global.unackedIndex, ...o.raised);
     if (o.stale.length > 0) p2.zrem(this.global.unackedIndex, ...o.stale);
-    if (o.members.length > 0) p2.zrem(this.global.pendingIndex, ...new Set(o.members));
+    if (o.members.length > 0) p2.zrem(this.global.pendingIndex, ...o.members);
     p2.zcard(this.global.pendingIndex);
     const after = await this.exec(p2, 'closeDue');
     this.metrics?.pendingDecisions.set(Number(after[after.length - 1]));
