@@ -88,9 +88,8 @@ export async function replayThroughKafka(
     out = [];
     opts.progress?.update(counts.total, eventTime);
   };
-  /** Waits until the services have consumed everything published so far (one slice). */
-  const drain = async () => {
-    const deadline = Date.now() + timeoutMs;
+  /** Waits until the detector has committed everything published so far. */
+  const detectorCaughtUp = async (deadline: number, pollMs?: number) => {
     const inputEnd = await Promise.all([kafka.endOffsets(topics.auth), kafka.endOffsets(topics.wallet)]);
     await until(
       deadline,
@@ -102,15 +101,24 @@ export async function replayThroughKafka(
         ]);
         return inputEnd.every((end, i) => caughtUp(end, committed[i]!));
       },
-      10,
+      pollMs,
     );
+  };
+  /** Waits until the breaker has read every flag produced so far. */
+  const breakerCaughtUp = async (deadline: number, pollMs?: number) => {
     const flagsEnd = await kafka.endOffsets(topics.flags);
     await until(
       deadline,
       'the breaker to consume the flags',
       async () => caughtUp(flagsEnd, await kafka.committedOffsets(opts.breakerGroup, topics.flags)),
-      10,
+      pollMs,
     );
+  };
+  /** One slice: the services have consumed everything published so far. */
+  const drain = async () => {
+    const deadline = Date.now() + timeoutMs;
+    await detectorCaughtUp(deadline, 10);
+    await breakerCaughtUp(deadline, 10);
   };
   let sliced = 0;
   try {
@@ -151,19 +159,9 @@ export async function replayThroughKafka(
     opts.progress?.done(counts.total, eventTime);
 
     const deadline = Date.now() + timeoutMs;
-    const inputEnd = await Promise.all([kafka.endOffsets(topics.auth), kafka.endOffsets(topics.wallet)]);
-    await until(deadline, 'the detector to consume the published events', async () => {
-      const committed = await Promise.all([
-        kafka.committedOffsets(opts.detectorGroup, topics.auth),
-        kafka.committedOffsets(opts.detectorGroup, topics.wallet),
-      ]);
-      return inputEnd.every((end, i) => caughtUp(end, committed[i]!));
-    });
+    await detectorCaughtUp(deadline);
     await until(deadline, 'pending decisions to close', async () => (await opts.pendingCount()) === 0);
-    const flagsEnd = await kafka.endOffsets(topics.flags);
-    await until(deadline, 'the breaker to consume the flags', async () =>
-      caughtUp(flagsEnd, await kafka.committedOffsets(opts.breakerGroup, topics.flags)),
-    );
+    await breakerCaughtUp(deadline);
     const settle = opts.settleMs ?? 2000;
     await until(deadline, 'flags and breaker changes to settle', () => Date.now() - lastArrival >= settle);
   } finally {
