@@ -57,3 +57,27 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20000, st
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * The real broker and Redis for one test file, and fresh prefixes whose topics and keys are deleted once the
+ * file's tests are done. Call it in a describe body.
+ */
+export function realStack(): { kafka: KafkaClient; redis: Redis; fresh: (label: string) => string } {
+  const kafka = testKafka();
+  const redis = testRedis();
+  const prefixes: string[] = [];
+  afterAll(async () => {
+    for (const p of prefixes) {
+      await deleteTopicsWithPrefix(kafka, p);
+      await cleanRedis(redis, p);
+    }
+    await kafka.close();
+    redis.disconnect();
+  });
+  const fresh = (label: string): string => {
+    const p = uniquePrefix(label);
+    prefixes.push(p);
+    return p;
+  };
+  return { kafka, redis, fresh };
+}

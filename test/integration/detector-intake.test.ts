@@ -1,30 +1,14 @@
 import { RuleEngine } from '../../libs/engine';
 import { silentLogger } from '../../libs/logger';
 import { counter, fastRules, publish, readAll, startDetector } from '../helpers/detector';
-import {
-  cleanRedis,
-  deleteTopicsWithPrefix,
-  provisionTopics,
-  testKafka,
-  testRedis,
-  uniquePrefix,
-  waitFor,
-} from '../helpers/env';
+import { provisionTopics, realStack, waitFor } from '../helpers/env';
 import { DAY, T0, approval, login, mfa } from '../helpers/events';
 
 jest.setTimeout(90000);
 
 describe('detector intake against the real broker and Redis', () => {
-  const kafka = testKafka();
-  const redis = testRedis();
-  const prefix = uniquePrefix('intake');
-
-  afterAll(async () => {
-    await deleteTopicsWithPrefix(kafka, prefix);
-    await kafka.close();
-    await cleanRedis(redis, prefix);
-    redis.disconnect();
-  });
+  const { kafka, redis, fresh } = realStack();
+  const prefix = fresh('intake');
 
   it('applies valid events once, dead-letters each kind of bad input with its reason, ignores unknown types', async () => {
     const topics = await provisionTopics(kafka, prefix);

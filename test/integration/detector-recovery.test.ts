@@ -5,16 +5,7 @@ import path from 'node:path';
 import { RuleEngine } from '../../libs/engine';
 import { silentLogger } from '../../libs/logger';
 import { counter, detectorEnv, fastRules, publish, readAll, startDetector } from '../helpers/detector';
-import {
-  REDIS_URL,
-  cleanRedis,
-  deleteTopicsWithPrefix,
-  provisionTopics,
-  testKafka,
-  testRedis,
-  uniquePrefix,
-  waitFor,
-} from '../helpers/env';
+import { REDIS_URL, provisionTopics, realStack, testKafka, waitFor } from '../helpers/env';
 import { userStream } from '../helpers/events';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
@@ -38,23 +29,7 @@ async function distinctFlags(
 }
 
 describe('detector recovery', () => {
-  const kafka = testKafka();
-  const redis = testRedis();
-  const prefixes: string[] = [];
-  const fresh = (label: string) => {
-    const p = uniquePrefix(label);
-    prefixes.push(p);
-    return p;
-  };
-
-  afterAll(async () => {
-    for (const p of prefixes) {
-      await deleteTopicsWithPrefix(kafka, p);
-      await cleanRedis(redis, p);
-    }
-    await kafka.close();
-    redis.disconnect();
-  });
+  const { kafka, redis, fresh } = realStack();
 
   const users = 600;
   const attacked = 40;

@@ -5,14 +5,7 @@ import { replayInProcess } from '../../libs/replay/in-process';
 import { loadReplayConfig } from '../../libs/replay/config';
 import type { ReplayReport } from '../../libs/replay/report';
 import { DEFAULT_INCIDENT, simulate, simulateSummary } from '../../libs/simulate';
-import {
-  cleanRedis,
-  deleteTopicsWithPrefix,
-  provisionTopics,
-  testKafka,
-  testRedis,
-  uniquePrefix,
-} from '../helpers/env';
+import { provisionTopics, realStack } from '../helpers/env';
 import { configFile, startReplayStack } from '../helpers/replay-stack';
 
 jest.setTimeout(420000);
@@ -34,17 +27,7 @@ function expectIncidentCaught(report: ReplayReport): void {
 }
 
 describe('replaying a simulated January-2022 incident (5,000 users, two days, 483 attacked)', () => {
-  const redis = testRedis();
-  const kafka = testKafka();
-  const prefixes: string[] = [];
-  afterAll(async () => {
-    for (const p of prefixes) {
-      await deleteTopicsWithPrefix(kafka, p);
-      await cleanRedis(redis, p);
-    }
-    await kafka.close();
-    redis.disconnect();
-  });
+  const { kafka, redis, fresh } = realStack();
 
   it('in-process: flags every attacked withdrawal with mfa-missing, no ordinary one, and halts within two minutes', async () => {
     const truth = simulateSummary(DEFAULT_INCIDENT);
@@ -76,8 +59,7 @@ describe('replaying a simulated January-2022 incident (5,000 users, two days, 48
         { redis, rules: config.rules, breaker: config.breaker },
       )
     ).report;
-    const prefix = uniquePrefix('incident-kafka');
-    prefixes.push(prefix);
+    const prefix = fresh('incident-kafka');
     const topics = await provisionTopics(kafka, prefix);
     const stack = await startReplayStack(prefix, { kafka, redis, topics, config });
     try {

@@ -7,15 +7,7 @@ import { loadReplayConfig } from '../../libs/replay/config';
 import { openLog, readLines } from '../../libs/replay/lines';
 import type { ReplayReport } from '../../libs/replay/report';
 import { simulate, simulateSummary } from '../../libs/simulate';
-import {
-  REDIS_URL,
-  cleanRedis,
-  deleteTopicsWithPrefix,
-  provisionTopics,
-  testKafka,
-  testRedis,
-  uniquePrefix,
-} from '../helpers/env';
+import { REDIS_URL, provisionTopics, realStack } from '../helpers/env';
 import { configFile, startReplayStack } from '../helpers/replay-stack';
 
 jest.setTimeout(180000);
@@ -37,17 +29,7 @@ const expected = (name: string) =>
 const fastConfigFile = () => configFile('fast', 'graceMs: 2000\nidleTimeoutMs: 1000\n');
 
 describe('replay', () => {
-  const redis = testRedis();
-  const kafka = testKafka();
-  const prefixes: string[] = [];
-  afterAll(async () => {
-    for (const p of prefixes) {
-      await deleteTopicsWithPrefix(kafka, p);
-      await cleanRedis(redis, p);
-    }
-    await kafka.close();
-    redis.disconnect();
-  });
+  const { kafka, redis, fresh } = realStack();
 
   async function inProcess(file: string, opts: { speed?: number; config?: string } = {}) {
     const config = loadReplayConfig(opts.config);
@@ -77,8 +59,7 @@ describe('replay', () => {
   });
 
   it('kafka mode, at max and paced, gives the same report as in-process', async () => {
-    const prefix = uniquePrefix('replay-kafka');
-    prefixes.push(prefix);
+    const prefix = fresh('replay-kafka');
     const topics = await provisionTopics(kafka, prefix);
     const cfgFile = fastConfigFile();
     const config = loadReplayConfig(cfgFile);
@@ -104,8 +85,7 @@ describe('replay', () => {
     // One fetch batch spans many hours of a partition's event time, so the detector reads some partitions
     // far ahead of others. With no skew allowance, only the watermark keeps the auth facts a lagging
     // approval needs; this is the case where the demo once flagged thousands of ordinary withdrawals.
-    const prefix = uniquePrefix('replay-sim');
-    prefixes.push(prefix);
+    const prefix = fresh('replay-sim');
     const topics = await provisionTopics(kafka, prefix);
     // A 25 s grace covers the simulator's late MFAs (they arrive within 20 s of their own event time); the
     // last decisions then close 25 s of wall time after the input goes idle.
