@@ -79,7 +79,11 @@ describe('breaker trigger config', () => {
   it('rejects unknown fields, duplicate ids, fewer than two approvals and an asset:* stall trigger', () => {
     const extra = base();
     extra.triggers[0]!.treshold = 3;
-    expect(errorOf(() => parseBreakerConfig(extra))).toMatch(/triggers\.0/);
+    expect(errorOf(() => parseBreakerConfig(extra))).toMatch(/triggers\.0\.treshold: unknown field/);
+    expect(errorOf(() => parseBreakerConfig({ ...base(), trigers: [] }))).toMatch(/trigers: unknown field/);
+    expect(
+      errorOf(() => parseBreakerConfig({ ...base(), resume: { approvalsRequired: 2, approvalWindowMS: 1 } })),
+    ).toMatch(/resume\.approvalWindowMS: unknown field/);
     const dup = base();
     dup.triggers[1]!.id = 'critical-users';
     expect(errorOf(() => parseBreakerConfig(dup))).toMatch(/triggers\.1\.id: duplicate id critical-users/);
@@ -123,6 +127,8 @@ describe('breaker trigger config', () => {
     );
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brk-cfg-')), 'b.yaml');
     fs.writeFileSync(file, 'triggers: [unclosed');
-    expect(errorOf(() => loadBreakerConfig(file))).toMatch(/not valid YAML/);
+    expect(errorOf(() => loadBreakerConfig(file))).toMatch(/not valid YAML: line \d+, column \d+: /);
+    fs.writeFileSync(file, 'allowedLatenessMs: 1\nallowedLatenessMs: 2\ntriggers: []\n');
+    expect(errorOf(() => loadBreakerConfig(file))).toMatch(/line 2, column 1: Map keys must be unique/);
   });
 });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import { z } from 'zod';
+import { readYamlFile } from '../config/yaml';
 import { ConfigError } from '../errors';
 import { SEVERITIES } from './flag';
 import { TICKER_PATTERN } from './scope';
@@ -124,27 +124,19 @@ export type StalledTrigger = Extract<TriggerConfig, { kind: 'detector-stalled' }
 export function parseBreakerConfig(raw: unknown, source = 'breaker config'): BreakerConfig {
   const r = breakerConfigSchema.safeParse(raw);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  const at = (p: readonly PropertyKey[]) => p.map(String).join('.') || '(root)';
+  // An unknown key is named by its own path (`triggers.0.windowMS: unknown field`), one line each.
+  const lines = r.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => `${at([...i.path, k])}: unknown field`)
+      : [`${at(i.path)}: ${i.message}`],
+  );
   throw new ConfigError(`${source}: ${lines.join('; ')}`, { issues: lines });
 }
 
 /** Reads a YAML (or JSON, a subset of YAML) breaker config file. */
 export function loadBreakerConfig(file: string = defaultBreakerConfigPath()): BreakerConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(
-      `${file}: cannot read breaker config (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return parseBreakerConfig(raw, file);
+  return parseBreakerConfig(readYamlFile(file, file), file);
 }
 
 /** The contract's default triggers, from `config/breaker.default.yaml`. */

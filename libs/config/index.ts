@@ -15,8 +15,23 @@ export function formatIssue(issue: z.core.$ZodIssue, source: Env | Record<string
   const name = issue.path.map(String).join('.') || '(root)';
   const raw = (source as Record<string, unknown>)[name];
   const shown =
-    raw === undefined ? '(unset)' : SECRET_PATTERN.test(name) ? '(hidden)' : JSON.stringify(String(raw));
+    raw === undefined
+      ? '(unset)'
+      : SECRET_PATTERN.test(name)
+        ? '(hidden)'
+        : JSON.stringify(redactUrl(String(raw)));
   return `${name}=${shown}: ${issue.message}`;
+}
+
+/**
+ * A URL's credentials replaced by `***` (`redis://user:***@host:6379`), so an error can name the address
+ * without echoing the password. Text that is not a URL with credentials comes back unchanged.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
+    const colon = auth.indexOf(':');
+    return `${scheme}${colon < 0 ? '***' : `${auth.slice(0, colon)}:***`}@`;
+  });
 }
 
 /** Parses `env` with `schema`; throws a ConfigError whose message is one line per bad variable. */
@@ -75,14 +90,36 @@ export const keyPrefix = (def: string) =>
     .default(def)
     .refine((s) => /^[A-Za-z0-9_.:-]{1,64}$/.test(s), 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
 
+/** `host:port` or `[v6]:port`, port 1-65535, as kafkajs takes a broker. */
+export function isBrokerAddress(s: string): boolean {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?):(\d{1,5})$/.exec(s);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+}
+
+/** A redis:// or rediss:// URL with a host and, if given, a valid port (what ioredis can connect to). */
+export function isRedisUrl(s: string): boolean {
+  if (!/^rediss?:\/\//.test(s)) return false;
+  try {
+    return new URL(s).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Settings every service shares: Kafka, Redis, topics, HTTP, logging. */
 export const commonEnvSchema = z.object({
-  BULWARK_KAFKA_BROKERS: csv('127.0.0.1:9092'),
+  BULWARK_KAFKA_BROKERS: csv('127.0.0.1:9092').refine(
+    (xs) => xs.every(isBrokerAddress),
+    'must be a comma-separated list of host:port brokers (port 1-65535)',
+  ),
   BULWARK_KAFKA_CLIENT_ID: z.string().min(1).default('bulwark'),
   BULWARK_REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((s) => /^rediss?:\/\//.test(s), 'must be a redis:// or rediss:// URL'),
+    .refine(
+      isRedisUrl,
+      'must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379 (port 1-65535)',
+    ),
   BULWARK_KEY_PREFIX: keyPrefix('bulwark'),
   BULWARK_TOPIC_PREFIX: z
     .string()

@@ -135,7 +135,7 @@ describe('rules config', () => {
       ),
     );
     expect(rulesMsg).toContain('rules[0].kind: expected one of mfa-missing, new-address-cooldown');
-    expect(rulesMsg).toContain('rules[1].params: unknown field "lookbakMs"');
+    expect(rulesMsg).toContain('rules[1].params.lookbakMs: unknown field');
     expect(rulesMsg).toContain('rules[2].id: "mfa-missing" is already the id of rules[1]');
     expect(rulesMsg).toContain('rules[3].severity: expected one of critical, high, medium, low');
     expect(rulesMsg).toContain('rules[4].id: expected a rule id');
@@ -174,9 +174,50 @@ describe('rules config', () => {
       );
       fs.writeFileSync(path.join(dir, 'bad.yaml'), 'rules: [\n');
       expect(messageOf(() => loadRulesConfig(path.join(dir, 'bad.yaml'), env))).toContain(
-        'is not valid YAML or JSON',
+        'not valid YAML: line 2, column 1:',
       );
-      expect(messageOf(() => loadRulesConfig(path.join(dir, 'missing.yaml'), env))).toContain('ENOENT');
+      expect(messageOf(() => loadRulesConfig(path.join(dir, 'missing.yaml'), env))).toContain(
+        'cannot read (no such file)',
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unknown key anywhere, naming its path, instead of running the defaults', () => {
+    const msg = messageOf(() =>
+      parseRulesConfig(
+        {
+          rulse: [{ kind: 'velocity' }],
+          graceMS: 5000,
+          rules: [{ id: 'mfa-missing', kind: 'mfa-missing', graceMS: 1, params: { lookbackMS: 1 } }],
+        },
+        { env },
+      ),
+    );
+    expect(msg).toContain('rulse: unknown field');
+    expect(msg).toContain('graceMS: unknown field');
+    expect(msg).toContain('rules[0].graceMS: unknown field');
+    expect(msg).toContain('rules[0].params.lookbackMS: unknown field');
+    // A breaker section belongs to the breaker's own file; the detector says where it goes.
+    expect(messageOf(() => parseRulesConfig({ breaker: { triggers: [] } }, { env }))).toMatch(
+      /breaker: unknown field \(breaker triggers go in their own file/,
+    );
+    expect(messageOf(() => parseRulesConfig(['rules'], { env }))).toContain('(root): expected a mapping');
+  });
+
+  it('gives the line and column of a YAML mistake, and refuses a duplicate key', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-cfg-'));
+    try {
+      const file = path.join(dir, 'r.yaml');
+      fs.writeFileSync(file, 'graceMs: 1000\nidleTimeoutMs: 5\ngraceMs: 2000\n');
+      expect(messageOf(() => loadRulesConfig(file, env))).toBe(
+        `rules config ${file}: not valid YAML: line 3, column 1: Map keys must be unique (DUPLICATE_KEY)`,
+      );
+      fs.writeFileSync(file, 'rules:\n  - kind: velocity\n   severity: high\n');
+      expect(messageOf(() => loadRulesConfig(file, env))).toMatch(
+        /not valid YAML: line 3, column \d+: .+ \([A-Z_]+\)$/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readYamlFile } from '../config/yaml';
 import { ConfigError, errorMessage } from '../errors';
 import { sanctionsListsFor } from './sanctions';
 
@@ -134,7 +134,7 @@ export interface RulesConfig {
 
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-const topSchema = z.object({
+const topSchema = z.strictObject({
   graceMs: nonNegativeMs(DEFAULTS.graceMs),
   idleTimeoutMs: positiveMs(DEFAULTS.idleTimeoutMs),
   dedupHorizonMs: positiveMs(DEFAULTS.dedupHorizonMs),
@@ -160,13 +160,20 @@ function fieldPath(parts: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
+/** Where a misplaced key belongs, for the hint after "unknown field". */
+const HINTS: Record<string, string> = {
+  breaker: 'breaker triggers go in their own file (BULWARK_BREAKER_CONFIG), or in a replay --config',
+};
+
 function issueLines(error: z.ZodError, prefix: readonly PropertyKey[]): string[] {
-  return error.issues.map((i) => {
-    if (i.code === 'unrecognized_keys') {
-      const keys = i.keys.map((k) => JSON.stringify(k)).join(', ');
-      return `${fieldPath([...prefix, ...i.path])}: unknown field ${keys}`;
-    }
-    return `${fieldPath([...prefix, ...i.path])}: ${i.message}`;
+  return error.issues.flatMap((i) => {
+    // One line per unknown key, named by its own path (`rules[0].graceMS`), so a typo is found at once.
+    if (i.code === 'unrecognized_keys')
+      return i.keys.map((k) => {
+        const hint = prefix.length === 0 && i.path.length === 0 ? HINTS[k] : undefined;
+        return `${fieldPath([...prefix, ...i.path, k])}: unknown field${hint ? ` (${hint})` : ''}`;
+      });
+    return [`${fieldPath([...prefix, ...i.path])}: ${i.message}`];
   });
 }
 
@@ -225,6 +232,9 @@ export interface ParseOptions {
   loadLists?: boolean;
 }
 
+/** The top-level keys a rules file may hold. */
+export const RULES_TOP_KEYS = Object.keys(topSchema.shape);
+
 /** The contract's six default rules, as the file would list them. */
 export function defaultRuleList(): unknown[] {
   return RULE_KINDS.map((kind) => ({ id: kind, kind }));
@@ -240,16 +250,27 @@ export function parseRulesConfig(raw: unknown, opts: ParseOptions = {}): RulesCo
   const fail = (lines: string[]): never => {
     throw new ConfigError(`invalid ${source}: ${lines.join('; ')}`, { issues: lines });
   };
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw)))
+    return fail([`(root): expected a mapping of ${RULES_TOP_KEYS.join(', ')}`]);
   const top = topSchema.safeParse(raw ?? {});
-  if (!top.success) return fail(issueLines(top.error, []));
+  const lines: string[] = top.success ? [] : issueLines(top.error, []);
+  // Go on to the rules even when the top level is wrong, so one run names every mistake.
+  const given = top.success ? top.data.rules : (raw as { rules?: unknown }).rules;
+  const list = given === undefined ? defaultRuleList() : Array.isArray(given) ? given : [];
 
-  const lines: string[] = [];
   const rules: RuleInstance[] = [];
   const seen = new Map<string, number>();
-  (top.data.rules ?? defaultRuleList()).forEach((entry, i) => {
+  list.forEach((entry, i) => {
     const base = ruleSchema.safeParse(entry);
     if (!base.success) {
       lines.push(...issueLines(base.error, ['rules', i]));
+      // Name a typo in the params too, where the kind is known.
+      const { kind, params } = (entry ?? {}) as { kind?: unknown; params?: unknown };
+      const schema = (RULE_KINDS as readonly unknown[]).includes(kind)
+        ? paramSchemas[kind as RuleKind]
+        : undefined;
+      const p = schema?.safeParse(params ?? {});
+      if (p && !p.success) lines.push(...issueLines(p.error, ['rules', i, 'params']));
       return;
     }
     const { kind } = base.data;
@@ -281,7 +302,7 @@ export function parseRulesConfig(raw: unknown, opts: ParseOptions = {}): RulesCo
     }
     rules.push({ ...common, kind, params: params.data } as RuleInstance);
   });
-  if (lines.length > 0) fail(lines);
+  if (lines.length > 0 || !top.success) return fail(lines);
   const { graceMs, idleTimeoutMs, dedupHorizonMs, maxSkewMs } = top.data;
   return { graceMs, idleTimeoutMs, dedupHorizonMs, maxSkewMs, rules };
 }
@@ -301,20 +322,7 @@ export function loadRulesConfig(
 ): RulesConfig {
   const chosen = file ?? env.BULWARK_RULES_CONFIG ?? defaultRulesPath();
   const abs = path.resolve(chosen);
-  let text: string;
-  try {
-    text = fs.readFileSync(abs, 'utf8');
-  } catch (err) {
-    throw new ConfigError(
-      `cannot read rules config ${abs}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`rules config ${abs} is not valid YAML or JSON: ${errorMessage(err)}`);
-  }
+  const raw = readYamlFile(abs, `rules config ${abs}`);
   return parseRulesConfig(raw, { baseDir: path.dirname(abs), source: `rules config ${abs}`, env });
 }
 
