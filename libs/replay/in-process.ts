@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { Breaker, type BreakerChange, type BreakerConfig } from '../breaker';
 import { RuleEngine, type Flag, type InlineClose, type PendingRef, type SourcedEvent } from '../engine';
 import { parseEvent } from '../events';
 import { silentLogger, type Logger } from '../logger';
-import { deleteByPrefix, type Redis } from '../redis';
+import type { Redis } from '../redis';
 import type { RulesConfig } from '../rules';
 import { MinHeap } from '../simulate/heap';
+import { claimNamespace, randomNamespace } from './namespace';
 import { Pacer } from './pacer';
 import { emptyCounts, orderFlags, toReportFlag, type ReplayReport } from './report';
 import type { ReplayProgress } from './progress';
@@ -14,8 +14,13 @@ export interface InProcessOptions {
   redis: Redis;
   rules: RulesConfig;
   breaker: BreakerConfig;
-  /** Namespace for this replay's keys; a fresh random one by default, so replays never touch live state. */
+  /**
+   * Namespace for this replay's keys; a fresh random one by default. It must be fresh (no keys) and apart
+   * from `livePrefix`, so a replay never touches live state (libs/replay/namespace.ts).
+   */
   namespace?: string;
+  /** The live deployment's key prefix (BULWARK_KEY_PREFIX; default `bulwark`), which a replay never uses. */
+  livePrefix?: string;
   keep?: boolean;
   speed?: number;
   batchSize?: number;
@@ -44,8 +49,27 @@ export async function replayInProcess(
   opts: InProcessOptions,
 ): Promise<InProcessResult> {
   const logger = opts.logger ?? silentLogger();
-  const namespace =
-    opts.namespace ?? `bulwark-replay-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const livePrefix = opts.livePrefix ?? 'bulwark';
+  const claim = await claimNamespace(opts.redis, opts.namespace ?? randomNamespace(livePrefix), livePrefix);
+  const { namespace } = claim;
+  let result: InProcessResult;
+  try {
+    result = await run(lines, opts, namespace, logger);
+  } catch (err) {
+    // The run's own error says what failed (Redis gone, say); a clean-up failing after it must not hide it.
+    await claim.release({ keep: opts.keep ?? false }).catch(() => undefined);
+    throw err;
+  }
+  await claim.release({ keep: opts.keep ?? false });
+  return result;
+}
+
+async function run(
+  lines: AsyncIterable<string>,
+  opts: InProcessOptions,
+  namespace: string,
+  logger: Logger,
+): Promise<InProcessResult> {
   const engine = await RuleEngine.create({ redis: opts.redis, prefix: namespace, rules: opts.rules, logger });
   const breaker = await Breaker.create({
     redis: opts.redis,
@@ -110,60 +134,56 @@ export async function replayInProcess(
     await previous;
   };
 
-  try {
-    for await (const raw of lines) {
-      if (raw.trim() === '') continue;
-      counts.total++;
-      const parsed = parseEvent(raw);
-      if (parsed.kind === 'invalid') {
-        counts.invalid++;
-        continue;
-      }
-      if (parsed.kind === 'ignored') {
-        counts.ignored++;
-        continue;
-      }
-      const e = parsed.event;
-      const t = e.occurredAtMs;
-      if (paced) {
-        // Paced: hand over what we have before waiting, so decisions happen at the paced moment.
-        await drain();
-        await pacer.wait(t);
-      }
-      if (t > watermark) {
-        watermark = t;
-        // Decisions close once event time has moved past their due time (due < watermark), before this line.
-        const refs: PendingRef[] = [];
-        while ((dues.peek()?.t ?? Infinity) < t) refs.push(dues.pop()!.ref);
-        if (refs.length > 0) closes.push({ before: batch.length, watermarkMs: t - 1, refs });
-      }
-      batch.push({ event: e, source: SOURCE });
-      if (e.type === 'withdrawal.approved') {
-        dues.push({
-          t: t + opts.rules.graceMs,
-          seq: seq++,
-          ref: { userId: e.userId, eventId: e.eventId, withdrawalId: e.withdrawalId },
-        });
-      }
-      if (batch.length >= batchSize) await flush();
+  for await (const raw of lines) {
+    if (raw.trim() === '') continue;
+    counts.total++;
+    const parsed = parseEvent(raw);
+    if (parsed.kind === 'invalid') {
+      counts.invalid++;
+      continue;
     }
-    await drain();
-    // End of input: nothing earlier can still arrive, so every pending decision closes now.
-    await onFlags(await engine.closeDue(Number.MAX_SAFE_INTEGER));
-    opts.progress?.done(counts.total, watermark);
-    const report: ReplayReport = {
-      events: counts,
-      flags: orderFlags(flags).map(toReportFlag),
-      breaker: changes.map((c) => ({
-        scope: c.scope,
-        state: c.state,
-        at: c.at,
-        trigger: c.trigger,
-        reason: c.reason,
-      })),
-    };
-    return { report, namespace, flags, changes };
-  } finally {
-    if (!opts.keep) await deleteByPrefix(opts.redis, namespace);
+    if (parsed.kind === 'ignored') {
+      counts.ignored++;
+      continue;
+    }
+    const e = parsed.event;
+    const t = e.occurredAtMs;
+    if (paced) {
+      // Paced: hand over what we have before waiting, so decisions happen at the paced moment.
+      await drain();
+      await pacer.wait(t);
+    }
+    if (t > watermark) {
+      watermark = t;
+      // Decisions close once event time has moved past their due time (due < watermark), before this line.
+      const refs: PendingRef[] = [];
+      while ((dues.peek()?.t ?? Infinity) < t) refs.push(dues.pop()!.ref);
+      if (refs.length > 0) closes.push({ before: batch.length, watermarkMs: t - 1, refs });
+    }
+    batch.push({ event: e, source: SOURCE });
+    if (e.type === 'withdrawal.approved') {
+      dues.push({
+        t: t + opts.rules.graceMs,
+        seq: seq++,
+        ref: { userId: e.userId, eventId: e.eventId, withdrawalId: e.withdrawalId },
+      });
+    }
+    if (batch.length >= batchSize) await flush();
   }
+  await drain();
+  // End of input: nothing earlier can still arrive, so every pending decision closes now.
+  await onFlags(await engine.closeDue(Number.MAX_SAFE_INTEGER));
+  opts.progress?.done(counts.total, watermark);
+  const report: ReplayReport = {
+    events: counts,
+    flags: orderFlags(flags).map(toReportFlag),
+    breaker: changes.map((c) => ({
+      scope: c.scope,
+      state: c.state,
+      at: c.at,
+      trigger: c.trigger,
+      reason: c.reason,
+    })),
+  };
+  return { report, namespace, flags, changes };
 }

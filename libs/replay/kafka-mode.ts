@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseEvent, topicOfType } from '../events';
 import type { KafkaClient, OutRecord, RawMessage, TopicNames } from '../kafka';
 import { silentLogger, type Logger } from '../logger';
+import { refuseLiveTopics } from './live-topics';
 import { Pacer } from './pacer';
 import type { ReplayProgress } from './progress';
 import { emptyCounts, orderFlags, toReportFlag, type FlagLike, type ReplayReport } from './report';
@@ -27,6 +28,8 @@ export interface KafkaModeOptions {
   sliceLines?: number;
   logger?: Logger;
   progress?: ReplayProgress;
+  /** Publish to the live topic names on purpose; without it they are refused (live-topics.ts). */
+  live?: boolean;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function replayThroughKafka(
   lines: AsyncIterable<string>,
   opts: KafkaModeOptions,
 ): Promise<ReplayReport> {
+  refuseLiveTopics(opts.topics, opts.live ?? false);
   const logger = opts.logger ?? silentLogger();
   const { kafka, topics } = opts;
   const counts = emptyCounts();

@@ -2,20 +2,31 @@
 import fs from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
+import { loadConfig } from '../../libs/config';
+import {
+  UnreachableError,
+  describeLostDependency,
+  requireKafkaReachable,
+  requireRedisReachable,
+} from '../../libs/config/reachable';
 import { ConfigError, UsageError, errorMessage } from '../../libs/errors';
 import { KafkaClient, topicNames } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
-import { createRedis, redisAnswers, type Redis } from '../../libs/redis';
+import { createRedis, type Redis } from '../../libs/redis';
 import { RuleEngine } from '../../libs/engine';
 import { diffFlags } from '../../libs/replay/backtest';
 import { loadReplayConfig } from '../../libs/replay/config';
 import { replayInProcess } from '../../libs/replay/in-process';
 import { replayThroughKafka } from '../../libs/replay/kafka-mode';
+import { refuseLiveTopics } from '../../libs/replay/live-topics';
 import { openLog, readLines } from '../../libs/replay/lines';
+import { namespaceProblem } from '../../libs/replay/namespace';
 import { parseSpeed } from '../../libs/replay/pacer';
 import { createProgress } from '../../libs/replay/progress';
 import { parseDuration, writeSimulation, type SimulateOptions } from '../../libs/simulate';
-import { intOpt, isoOpt, parse, shareOpt } from './args';
+import { intOpt, isoOpt, numberOpt, parse, refuseOptions, shareOpt } from './args';
+import { inProcessEnvSchema, kafkaReplayEnvSchema } from './env';
+import { checkDistinct, checkWritable } from './output';
 import { USAGE } from './usage';
 
 /** `bulwark`: replay, backtest and simulate. Exit codes: 0 done, 1 failed while running, 2 bad usage. */
@@ -32,21 +43,20 @@ export async function run(argv: string[]): Promise<number> {
   return fn(rest);
 }
 
-function env(name: string, def: string): string {
-  const v = process.env[name];
-  return v === undefined || v === '' ? def : v;
-}
+/** What this run connected to, so a failure mid-run can name the variable of what went away. */
+const deps: { redisUrl?: string; redisProblem?: string; brokers?: string[] } = {};
 
-async function connectRedis(): Promise<Redis> {
-  const url = env('BULWARK_REDIS_URL', 'redis://127.0.0.1:6379');
-  const redis = createRedis({ url, logger: silentLogger() });
-  if (!(await redisAnswers(redis))) {
-    redis.disconnect();
-    throw new Error(
-      `Redis does not answer at ${url} (start it with scripts/stack.sh up, or set BULWARK_REDIS_URL)`,
-    );
-  }
-  return redis;
+/** Redis at `url`, once it answers (else one line naming BULWARK_REDIS_URL, exit 1). */
+async function connectRedis(url: string): Promise<Redis> {
+  await requireRedisReachable(url);
+  deps.redisUrl = url;
+  return createRedis({
+    url,
+    logger: silentLogger(),
+    onError: (err) => {
+      deps.redisProblem = (err as NodeJS.ErrnoException).code ?? err.message;
+    },
+  });
 }
 
 async function writeReport(report: unknown, file: string | undefined): Promise<void> {
@@ -66,6 +76,7 @@ async function replay(argv: string[]): Promise<number> {
     'settle-ms': { type: 'string' },
     'timeout-ms': { type: 'string' },
     slice: { type: 'string' },
+    live: { type: 'boolean' },
   });
   if (values.help) return help('replay');
   if (positionals.length !== 1)
@@ -79,57 +90,82 @@ async function replay(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(errorMessage(err));
   }
+  // An option of the other mode would be ignored silently: refuse it.
+  if (mode === 'in-process')
+    refuseOptions(values, ['settle-ms', 'timeout-ms', 'slice', 'live'], 'only applies to --mode kafka');
+  else refuseOptions(values, ['keep', 'namespace'], 'only applies to --mode in-process');
+  if (Number.isFinite(speed)) refuseOptions(values, ['slice'], 'only applies at --speed max');
   if (values.namespace !== undefined && !/^[A-Za-z0-9_.:-]{1,64}$/.test(values.namespace))
     throw new UsageError('--namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -');
   const settleMs = intOpt('settle-ms', values['settle-ms'], 2000);
   const timeoutMs = intOpt('timeout-ms', values['timeout-ms'], 300000, 1);
   const sliceLines = intOpt('slice', values.slice, 500);
-  const config = loadReplayConfig(values.config);
-  const input = await openLog(positionals[0]!);
-  const progress = createProgress();
+  checkWritable('report', values.report);
 
-  const redis = await connectRedis();
-  try {
-    if (mode === 'in-process') {
+  if (mode === 'in-process') {
+    const env = loadConfig(inProcessEnvSchema);
+    const problem =
+      values.namespace === undefined ? undefined : namespaceProblem(values.namespace, env.BULWARK_KEY_PREFIX);
+    if (problem) throw new ConfigError(`--namespace ${values.namespace} ${problem}`);
+    const config = loadReplayConfig(values.config);
+    const input = await openLog(positionals[0]!);
+    const redis = await connectRedis(env.BULWARK_REDIS_URL);
+    try {
       const result = await replayInProcess(readLines(input), {
         redis,
         rules: config.rules,
         breaker: config.breaker,
         speed,
         keep: values.keep ?? false,
-        progress,
+        progress: createProgress(),
+        livePrefix: env.BULWARK_KEY_PREFIX,
         ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
       });
       if (values.keep) process.stderr.write(`replay state kept under Redis prefix ${result.namespace}\n`);
       await writeReport(result.report, values.report);
-    } else {
-      const kafka = new KafkaClient({
-        brokers: env('BULWARK_KAFKA_BROKERS', '127.0.0.1:9092').split(','),
-        clientId: 'bulwark-replay',
-        logger: silentLogger(),
-      });
-      const livePrefix = env('BULWARK_KEY_PREFIX', 'bulwark');
-      const engine = await RuleEngine.create({
-        redis,
-        prefix: livePrefix,
-        rules: config.rules,
-        logger: silentLogger(),
-      });
-      const report = await replayThroughKafka(readLines(input), {
-        kafka,
-        topics: topicNames(env('BULWARK_TOPIC_PREFIX', '')),
-        speed,
-        detectorGroup: env('BULWARK_DETECTOR_GROUP', 'bulwark-detector'),
-        breakerGroup: env('BULWARK_BREAKER_GROUP', 'bulwark-breaker'),
-        pendingCount: () => engine.pendingCount(),
-        settleMs,
-        timeoutMs,
-        sliceLines,
-        progress,
-      }).finally(() => kafka.close());
-      await writeReport(report, values.report);
+    } finally {
+      redis.disconnect();
     }
+    return 0;
+  }
+
+  const env = loadConfig(kafkaReplayEnvSchema);
+  const topics = topicNames(env.BULWARK_TOPIC_PREFIX);
+  refuseLiveTopics(topics, values.live ?? false);
+  const config = loadReplayConfig(values.config);
+  const input = await openLog(positionals[0]!);
+  await requireKafkaReachable(env.BULWARK_KAFKA_BROKERS);
+  deps.brokers = env.BULWARK_KAFKA_BROKERS;
+  const redis = await connectRedis(env.BULWARK_REDIS_URL);
+  const kafka = new KafkaClient({
+    brokers: env.BULWARK_KAFKA_BROKERS,
+    clientId: 'bulwark-replay',
+    logger: silentLogger(),
+  });
+  try {
+    // Read-only use of the live namespace: how many decisions the running detector still has pending.
+    const engine = await RuleEngine.create({
+      redis,
+      prefix: env.BULWARK_KEY_PREFIX,
+      rules: config.rules,
+      logger: silentLogger(),
+    });
+    const report = await replayThroughKafka(readLines(input), {
+      kafka,
+      topics,
+      live: values.live ?? false,
+      speed,
+      detectorGroup: env.BULWARK_DETECTOR_GROUP,
+      breakerGroup: env.BULWARK_BREAKER_GROUP,
+      pendingCount: () => engine.pendingCount(),
+      settleMs,
+      timeoutMs,
+      sliceLines,
+      progress: createProgress(),
+    });
+    await writeReport(report, values.report);
   } finally {
+    await kafka.close();
     redis.disconnect();
   }
   return 0;
@@ -146,20 +182,25 @@ async function backtest(argv: string[]): Promise<number> {
   const configs = values.config ?? [];
   if (configs.length !== 2)
     throw new UsageError('--config must be given exactly twice: --config A --config B');
-  const [a, b] = [loadReplayConfig(configs[0]), loadReplayConfig(configs[1])];
   const file = positionals[0]!;
+  if (file === '-') throw new UsageError('backtest reads FILE twice: give a file, not standard input');
+  checkWritable('report', values.report);
+  const env = loadConfig(inProcessEnvSchema);
+  const [a, b] = [loadReplayConfig(configs[0]), loadReplayConfig(configs[1])];
   await openLog(file).then((s) => s.destroy()); // fail early on a missing file
-  const redis = await connectRedis();
+  const redis = await connectRedis(env.BULWARK_REDIS_URL);
   try {
     const runA = await replayInProcess(readLines(await openLog(file)), {
       redis,
       rules: a.rules,
       breaker: a.breaker,
+      livePrefix: env.BULWARK_KEY_PREFIX,
     });
     const runB = await replayInProcess(readLines(await openLog(file)), {
       redis,
       rules: b.rules,
       breaker: b.breaker,
+      livePrefix: env.BULWARK_KEY_PREFIX,
     });
     await writeReport(diffFlags(configs[0]!, runA, configs[1]!, runB), values.report);
   } finally {
@@ -198,9 +239,15 @@ async function simulate(argv: string[]): Promise<number> {
   const start = isoOpt('start', values.start) ?? '2022-01-15T00:00:00.000Z';
   const durationMs = duration('duration', values.duration, '1d');
   const users = intOpt('users', values.users, 1000, 1);
-  const rate = values.rate === undefined ? 1.5 : Number(values.rate);
-  if (!Number.isFinite(rate) || rate < 0 || rate > 20)
-    throw new UsageError('--rate must be a number from 0 to 20');
+  const rate = numberOpt('rate', values.rate, 1.5, 0, 20);
+  if (!values.attack)
+    refuseOptions(
+      values,
+      ['attack-users', 'attack-at', 'attack-duration', 'fresh-address-share'],
+      'only applies with --attack',
+    );
+  checkDistinct({ out: values.out, summary: values.summary });
+  checkWritable('summary', values.summary);
   const opts: SimulateOptions = {
     seed: intOpt('seed', values.seed, 1),
     users,
@@ -257,25 +304,31 @@ function help(command: string): number {
   return 0;
 }
 
+/** One line on standard error and the exit code: 2 for usage and configuration, 1 for a failed run. */
+export function reportFailure(err: unknown, command: string | undefined): number {
+  const line = (text: string) => process.stderr.write(`bulwark: ${text.replace(/\s*\n\s*/g, ' ')}\n`);
+  if (err instanceof UsageError) {
+    line(err.message);
+    process.stderr.write(`${USAGE[command && USAGE[command] ? command : 'main']}\n`);
+    return 2;
+  }
+  if (err instanceof ConfigError) {
+    line(err.message);
+    return 2;
+  }
+  if (err instanceof UnreachableError) line(err.message);
+  else line(describeLostDependency(err, deps) ?? errorMessage(err));
+  return 1;
+}
+
 if (require.main === module) {
   run(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError) {
-        const command = process.argv[2];
-        process.stderr.write(
-          `bulwark: ${err.message}\n${USAGE[command && USAGE[command] ? command : 'main']}\n`,
-        );
-        process.exitCode = 2;
-      } else if (err instanceof ConfigError) {
-        process.stderr.write(`bulwark: ${err.message}\n`);
-        process.exitCode = 2;
-      } else {
-        process.stderr.write(`bulwark: ${errorMessage(err)}\n`);
-        process.exitCode = 1;
-      }
+      // Exit now: a client still retrying in the background must not keep a failed command alive.
+      process.exit(reportFailure(err, process.argv[2]));
     },
   );
 }

@@ -9,7 +9,7 @@ commands:
 
 Run 'bulwark <command> --help' for a command's options.`,
   replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--speed max|N] [--config FILE] [--report FILE]
-                      [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N] [--slice N]
+                      [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N] [--slice N] [--live]
 
   FILE              one event per line (JSON, contract section 2) in arrival order; '-' reads standard input;
                     gzip files are read directly
@@ -19,15 +19,21 @@ Run 'bulwark <command> --help' for a command's options.`,
   --config FILE     rules configuration (YAML or JSON), optionally with a 'breaker:' section of triggers
   --report FILE     write the JSON report there (default: standard output)
   --keep            in-process: keep the replay's Redis namespace instead of deleting it
-  --namespace NAME  in-process: Redis key prefix to use (default: a fresh random one)
+  --namespace NAME  in-process: Redis key prefix to use (default: a fresh random one); refused when it
+                    already holds keys or overlaps the live BULWARK_KEY_PREFIX; only NAME:* is deleted
   --settle-ms N     kafka: quiet time before the report is written (default 2000)
   --timeout-ms N    kafka: give up waiting for the services after N ms (default 300000)
   --slice N         kafka at speed max: after every N lines, wait until the detector has committed them and
                     the breaker has read their flags, so partitions stay close in event time (default 500;
                     0 never waits)
+  --live            kafka: allow publishing to the live topic names (BULWARK_TOPIC_PREFIX empty); without
+                    it they are refused, since the replay's flags would reach the real breaker
 
-environment: BULWARK_REDIS_URL, and for --mode kafka BULWARK_KAFKA_BROKERS, BULWARK_TOPIC_PREFIX,
-BULWARK_KEY_PREFIX, BULWARK_DETECTOR_GROUP, BULWARK_BREAKER_GROUP (as the running services use them)`,
+environment: BULWARK_REDIS_URL, BULWARK_KEY_PREFIX (the live prefix a replay never touches), and for
+--mode kafka BULWARK_KAFKA_BROKERS, BULWARK_TOPIC_PREFIX, BULWARK_DETECTOR_GROUP, BULWARK_BREAKER_GROUP
+(as the running services use them; validated as they validate them)
+
+exit codes: 0 done, 1 failed while running (one line says what), 2 bad usage or configuration`,
   backtest: `usage: bulwark backtest FILE --config A --config B [--report FILE]
 
   Replays FILE in-process under rule configuration A and under B, and reports the flags raised only under
