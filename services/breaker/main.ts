@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfigOrExit } from '../../libs/config';
+import { requireKafkaReachable, requireRedisReachable } from '../../libs/config/reachable';
 import { loadBreakerConfig } from '../../libs/breaker';
 import { ConfigError, errorMessage } from '../../libs/errors';
 import { rootLogger } from '../../libs/logger';
@@ -41,6 +42,9 @@ async function main(): Promise<void> {
       throw err;
     }
   });
+  // An unreachable broker or Redis is one line naming the variable, not minutes of client retries.
+  await requireKafkaReachable(env.BULWARK_KAFKA_BROKERS);
+  await requireRedisReachable(env.BULWARK_REDIS_URL);
   const logger = rootLogger(env.BULWARK_LOG_LEVEL);
 
   const running: { service?: RunningBreakerService } = {};

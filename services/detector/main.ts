@@ -1,4 +1,5 @@
 import { loadConfigOrExit } from '../../libs/config';
+import { requireKafkaReachable, requireRedisReachable } from '../../libs/config/reachable';
 import { ServiceHttp } from '../../libs/http/server';
 import { componentLogger, rootLogger } from '../../libs/logger';
 import { createRegistry } from '../../libs/metrics';
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // An unreachable broker or Redis is one line naming the variable, not minutes of client retries.
+  await requireKafkaReachable(config.BULWARK_KAFKA_BROKERS);
+  await requireRedisReachable(config.BULWARK_REDIS_URL);
   const logger = rootLogger(config.BULWARK_LOG_LEVEL);
   const registry = createRegistry('detector');
   const detector = new Detector({ config, rules, registry, logger });

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { commonEnvSchema, loadConfigOrExit } from '../../libs/config';
+import { requireKafkaReachable } from '../../libs/config/reachable';
 import { KafkaClient, topicDeclarations, topicNames } from '../../libs/kafka';
 import { componentLogger } from '../../libs/logger';
 
 /** Creates the contract's topics (idempotent). Services run the same at start; this is the script form. */
 async function main(): Promise<void> {
   const cfg = loadConfigOrExit(commonEnvSchema.extend({}) as z.ZodType<z.infer<typeof commonEnvSchema>>);
+  await requireKafkaReachable(cfg.BULWARK_KAFKA_BROKERS);
   const logger = componentLogger('provision');
   const kafka = new KafkaClient({
     brokers: cfg.BULWARK_KAFKA_BROKERS,
