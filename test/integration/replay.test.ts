@@ -160,9 +160,62 @@ describe('replay', () => {
       ]) {
         const r = cli(...args);
         expect({ args, status: r.status }).toEqual({ args, status: 2 });
-        expect(r.stderr).toMatch(/^bulwark: /);
+        expect(r.stderr).toMatch(/^bulwark: .*\nusage: bulwark/);
       }
       expect(cli('replay', '--help').status).toBe(0);
+    });
+
+    it('prints usage and exits 2, before any work, on an option that would be ignored or fail late', () => {
+      // Each of these used to be accepted: the mistake ignored, or found only after the whole run. The broker
+      // is a closed port and the topics a test's own, so a regression can never publish anywhere.
+      const log = path.join(FIXTURES, 'basic.jsonl');
+      const rules = path.resolve(__dirname, '../../config/rules.default.yaml');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-usage-'));
+      const env = {
+        ...process.env,
+        BULWARK_REDIS_URL: REDIS_URL,
+        BULWARK_KAFKA_BROKERS: '127.0.0.1:1',
+        BULWARK_TOPIC_PREFIX: `${fresh('usage')}.`,
+        BULWARK_KEY_PREFIX: fresh('usage'),
+      };
+      for (const args of [
+        ['replay', log, '--report', path.join(dir, 'a.json'), '--report', path.join(dir, 'b.json')],
+        ['replay', log, '--settle-ms', '100'],
+        ['replay', log, '--live'],
+        ['replay', log, '--mode', 'kafka', '--keep'],
+        ['replay', log, '--mode', 'kafka', '--speed', '10', '--slice', '5'],
+        ['replay', log, '--mode', 'kafka', '--slice', '99999999999999999999'],
+        ['replay', log, '--report', path.join(dir, 'missing', 'r.json')],
+        [
+          'backtest',
+          log,
+          '--config',
+          rules,
+          '--config',
+          rules,
+          '--report',
+          path.join(dir, 'missing', 'r.json'),
+        ],
+        ['simulate', '--users', '5', '--rate', ''],
+        ['simulate', '--users', '5', '--attack-users', '3'],
+        ['simulate', '--users', '5', '--seed', '1', '--seed', '2'],
+        ['simulate', '--users', '5', '--summary', path.join(dir, 'missing', 's.json')],
+        [
+          'simulate',
+          '--users',
+          '5',
+          '--out',
+          path.join(dir, 's.jsonl'),
+          '--summary',
+          path.join(dir, 's.jsonl'),
+        ],
+      ]) {
+        const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
+        expect({ args, status: r.status }).toEqual({ args, status: 2 });
+        expect(r.stderr).toMatch(/^bulwark: .*\nusage: bulwark/);
+        expect(r.stdout).toBe('');
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('simulates a log, gzips it, and replays it from a file and from standard input alike', () => {
