@@ -83,6 +83,40 @@ describe('an unreachable broker or Redis', () => {
     expect(oneLine(k)).toMatch(/^bulwark: cannot reach Kafka at BULWARK_KAFKA_BROKERS=127\.0\.0\.1:\d+ /);
   });
 
+  it('a typo in the rules or triggers file stops the service at start, naming the key', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-typo-'));
+    try {
+      const rules = path.join(dir, 'rules.yaml');
+      fs.writeFileSync(rules, 'graceMs: 30000\nrulse:\n  - kind: velocity\n');
+      // Before, the detector ignored the key and ran the default rules (and so would never have exited).
+      const d = await runNode(
+        DETECTOR,
+        [],
+        { ...base(fresh('typo')), BULWARK_RULES_CONFIG: rules },
+        { killAfterMs: 20000 },
+      );
+      expect(d.status).toBe(1);
+      expect(oneLine(d)).toBe(`bulwark detector: invalid rules config ${rules}: rulse: unknown field`);
+      const triggers = path.join(dir, 'breaker.yaml');
+      fs.writeFileSync(
+        triggers,
+        'triggers:\n  - { id: a, kind: distinct-users, target: global, windowMS: 1, threshold: 1 }\n',
+      );
+      const b = await runNode(
+        BREAKER,
+        [],
+        { ...base(fresh('typo')), BULWARK_BREAKER_CONFIG: triggers },
+        { killAfterMs: 20000 },
+      );
+      expect(b.status).toBe(1);
+      expect(oneLine(b)).toMatch(
+        /^bulwark breaker: BULWARK_BREAKER_CONFIG: .*triggers\.0\.windowMS: unknown field/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the CLI refuses a bad BULWARK_REDIS_URL as the services do', async () => {
     for (const [script, status, who] of [
       [CLI, 2, 'bulwark'],
