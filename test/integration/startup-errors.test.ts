@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { newOperatorLine } from '../../services/breaker/operators';
@@ -131,6 +132,24 @@ describe('an unreachable broker or Redis', () => {
         `${who}: invalid configuration: BULWARK_REDIS_URL="nonsense": must be a redis:// or rediss:// URL ` +
           'with a host, e.g. redis://127.0.0.1:6379 (port 1-65535)',
       );
+    }
+  });
+
+  it('kafka mode exits 1 with one line naming BULWARK_KAFKA_BROKERS when the broker stops answering', async () => {
+    // A "broker" that accepts connections (so the start-up check passes) and drops each one at once, as a
+    // broker dying after start looks to the client: kafkajs retries, gives up, and the CLI says so.
+    const dropper = net.createServer((c) => c.destroy());
+    await new Promise<void>((r) => dropper.listen(0, '127.0.0.1', r));
+    const broker = `127.0.0.1:${(dropper.address() as net.AddressInfo).port}`;
+    try {
+      const r = await runNode(CLI, ['replay', LOG, '--mode', 'kafka'], {
+        ...base(fresh('dropped')),
+        BULWARK_KAFKA_BROKERS: broker,
+      });
+      expect(r.status).toBe(1);
+      expect(oneLine(r)).toMatch(new RegExp(`^bulwark: lost Kafka at BULWARK_KAFKA_BROKERS=${broker}: `));
+    } finally {
+      await new Promise<void>((r) => dropper.close(() => r()));
     }
   });
 
