@@ -50,13 +50,18 @@ const deps: { redisUrl?: string; redisProblem?: string; brokers?: string[] } = {
 async function connectRedis(url: string): Promise<Redis> {
   await requireRedisReachable(url);
   deps.redisUrl = url;
-  return createRedis({
+  const redis = createRedis({
     url,
     logger: silentLogger(),
     onError: (err) => {
       deps.redisProblem = (err as NodeJS.ErrnoException).code ?? err.message;
     },
   });
+  // A problem Redis recovered from must not be blamed for a later, unrelated failure.
+  redis.on('ready', () => {
+    deps.redisProblem = undefined;
+  });
+  return redis;
 }
 
 async function writeReport(report: unknown, file: string | undefined): Promise<void> {
