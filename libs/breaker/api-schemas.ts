@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { TICKER_PATTERN } from './scope';
+
+/**
+ * Zod schemas of the breaker HTTP API's bodies (contract section 6), the source of `docs/api/openapi.json`.
+ * They describe what `services/breaker/routes.ts` sends and accepts; the routes keep their own checks and
+ * messages, and test/integration/api-schemas.test.ts holds the two together against a real breaker.
+ */
+
+const SCOPE_PATTERN = new RegExp(`^(global|asset:${TICKER_PATTERN.source.slice(1, -1)})$`);
+export const MAX_OPERATOR_REASON_LENGTH = 500;
+
+const scope = z
+  .string()
+  .regex(SCOPE_PATTERN)
+  .meta({ description: '`global` or `asset:<UPPERCASE TICKER>`', examples: ['global', 'asset:ETH'] });
+const breakerState = z.enum(['open', 'halted']);
+const isoTime = z.string().meta({ format: 'date-time' });
+
+/** Body of `POST /v1/breaker/halt` and `POST /v1/breaker/resume`. */
+export const scopeReasonRequestSchema = z.object({
+  scope,
+  reason: z
+    .string()
+    .min(1)
+    .max(MAX_OPERATOR_REASON_LENGTH)
+    .regex(/\S/)
+    .meta({ description: 'Why; kept in the audit trail. Not only whitespace.' }),
+});
+
+/** `GET /v1/withdrawals/status`: what a withdrawal service obeys. `allowed` is false unless sure. */
+export const withdrawalStatusSchema = z.object({
+  allowed: z.boolean(),
+  scope: z.string().meta({ description: 'The scope that decided' }),
+  state: z.enum(['open', 'halted', 'unknown']).meta({ description: '`unknown`: unreadable, never allowed' }),
+  since: isoTime.nullable(),
+  reason: z.string(),
+});
+
+const snapshotShape = {
+  scope: z.string(),
+  state: breakerState,
+  since: isoTime,
+  reason: z.string(),
+  trigger: z.string().meta({ description: 'What tripped it; empty for operator actions' }),
+  by: z.string().meta({ description: 'The operator, or `breaker` for automatic trips' }),
+  version: z.number().int(),
+};
+
+/** `POST /v1/breaker/halt`: the scope's state after the call; `changed` is false when it was already halted. */
+export const haltResponseSchema = z.object({ changed: z.boolean(), ...snapshotShape });
+
+/** `POST /v1/breaker/resume`, 200: the second distinct operator's approval resumed the scope. */
+export const resumedResponseSchema = z.object({ status: z.literal('resumed'), ...snapshotShape });
+
+/** `POST /v1/breaker/resume`, 202: approvals so far (oldest first) and how many are required. */
+export const resumePendingResponseSchema = z.object({
+  status: z.literal('pending'),
+  scope: z.string(),
+  approvals: z.array(z.string()),
+  required: z.number().int(),
+  note: z.string().optional(),
+});
+
+/** One entry of the audit trail (libs/breaker/snapshot.ts `AuditEntry`). */
+export const auditEntrySchema = z.object({
+  id: z.string().meta({ description: 'Orders the trail' }),
+  recordedAt: isoTime.meta({ description: 'Wall time the entry was written' }),
+  action: z.enum(['halt', 'trip', 'resume-request', 'resume', 'restore']),
+  outcome: z.enum(['changed', 'pending', 'refused', 'no-op']),
+  scope: z.string(),
+  by: z.string(),
+  reason: z.string(),
+  trigger: z.string(),
+  state: z.enum(['open', 'halted', 'unknown']),
+  version: z.number().int(),
+  at: isoTime.optional(),
+  previous: breakerState.optional(),
+  approvals: z.array(z.string()).optional(),
+  detail: z.unknown().optional(),
+});
+
+/** `GET /v1/breaker/audit`: newest first. */
+export const auditResponseSchema = z.object({ entries: z.array(auditEntrySchema) });
+
+/** Every error answer: a message, and the offending field or a code where there is one. */
+export const errorResponseSchema = z.object({
+  error: z.string(),
+  field: z.string().optional(),
+  code: z.string().optional(),
+  retryAfterSeconds: z.number().optional(),
+});
