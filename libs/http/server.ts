@@ -1,20 +1,36 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
+import { httpMetrics, type HttpMetrics } from '../metrics';
+import { LazyBody, RequestAbortedError } from './body';
+import { ConnectionCap } from './connection-cap';
+import { HttpError } from './http-error';
+import { parseRequestTarget } from './request-target';
+
+export { HttpError } from './http-error';
 
 /**
  * The small HTTP server every Bulwark service runs: /metrics, /healthz, /readyz, plus the routes a service
- * adds. Handlers return data; this layer turns it into JSON, and any thrown error into a 500 without a
- * stack trace (the stack goes to the log).
+ * adds. Handlers return data; this layer turns it into JSON.
+ *
+ * One error policy: whatever goes wrong in a request fails that request, never the process. A route's
+ * HttpError is sent as it is; an unexpected error is a 500 (logged once at error, with its stack); a client
+ * fault (malformed target or request, timeout, abort, connection over the cap) is answered or cut, counted,
+ * and logged at debug without a stack, so an unauthenticated client cannot flood the logs.
  */
 export interface HttpRequest {
   method: string;
   path: string;
   query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
-  body: unknown;
   remoteAddress: string;
+  /** The raw body, read on the first call (413 over the cap). Authenticate first: nothing is read before. */
+  readBody(): Promise<Buffer>;
+  /** The body as JSON, read on the first call; undefined when empty, 400 when not JSON. */
+  json(): Promise<unknown>;
 }
 export interface HttpResponse {
   status: number;
@@ -28,6 +44,31 @@ export interface ReadyCheck {
   reasons: string[];
 }
 
+/** How long a client may take and how much it may hold; every value is a cap on one client's cost. */
+export interface HttpLimits {
+  /** Until the request's headers are complete (trickled headers are cut after this). */
+  headersTimeoutMs: number;
+  /** Until the whole request, body included, has arrived (an endless or unsent body is cut). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way for this long is destroyed. */
+  socketTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10000,
+  keepAliveTimeoutMs: 5000,
+  socketTimeoutMs: 10000,
+  maxConnections: 1000,
+  maxConnectionsPerAddress: 100,
+  maxBodyBytes: 16 * 1024,
+};
+
 export interface ServiceHttpOptions {
   port: number;
   host?: string;
@@ -36,23 +77,32 @@ export interface ServiceHttpOptions {
   /** Liveness: false only when the process should be restarted. */
   healthy?: () => boolean;
   ready: () => Promise<ReadyCheck> | ReadyCheck;
-  maxBodyBytes?: number;
+  limits?: Partial<HttpLimits>;
+  /** PEM certificate (chain) and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
 }
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: Record<string, unknown>,
-  ) {
-    super(String(body.error ?? status));
-  }
-}
+type ClientFault = 'malformed' | 'timeout' | 'aborted' | 'headers-too-large' | 'tls';
+
+const FAULT_STATUS: Partial<Record<ClientFault, number>> = {
+  malformed: 400,
+  timeout: 408,
+  'headers-too-large': 431,
+};
 
 export class ServiceHttp {
   private readonly routes = new Map<string, Handler>();
+  private readonly limits: HttpLimits;
+  private readonly metrics: HttpMetrics;
+  /** The response in progress on a socket, so a client error never writes into a response already begun. */
+  private readonly inFlight = new WeakMap<Duplex, http.ServerResponse>();
+  /** Sockets already cut for a client fault: their request's own failure is not counted again. */
+  private readonly faulted = new WeakSet<Duplex>();
   private server?: http.Server;
 
   constructor(private readonly opts: ServiceHttpOptions) {
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+    this.metrics = httpMetrics(opts.registry);
     this.route('GET', '/healthz', () => {
       const ok = this.opts.healthy ? this.opts.healthy() : true;
       return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unhealthy' } };
@@ -68,14 +118,67 @@ export class ServiceHttp {
     return this;
   }
 
+  get scheme(): 'http' | 'https' {
+    return this.opts.tls ? 'https' : 'http';
+  }
+
   async listen(): Promise<number> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5000;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => resolve());
+    const l = this.limits;
+    const serverOptions: http.ServerOptions = {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(l.headersTimeoutMs / 4))),
+    };
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res);
+    const server = this.opts.tls
+      ? https.createServer(
+          {
+            ...serverOptions,
+            cert: this.opts.tls.cert,
+            key: this.opts.tls.key,
+            handshakeTimeout: l.headersTimeoutMs,
+          },
+          onRequest,
+        )
+      : http.createServer(serverOptions, onRequest);
+    server.keepAliveTimeout = l.keepAliveTimeoutMs;
+    server.setTimeout(l.socketTimeoutMs);
+    this.server = server;
+
+    const cap = new ConnectionCap(l.maxConnections, l.maxConnectionsPerAddress);
+    // Before Node's own listener, so a refused socket is never parsed.
+    server.prependListener('connection', (socket: Socket) => {
+      const refused = cap.admit(socket);
+      if (refused === null) return;
+      this.metrics.refused.inc({ reason: refused });
+      this.opts.logger.debug({ reason: refused }, 'connection refused: over the connection cap');
+      socket.destroy();
     });
-    return (this.server.address() as AddressInfo).port;
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      this.clientFault('tls', err.code);
+      socket.destroy();
+    });
+    server.on('timeout', (socket: Duplex) => {
+      this.clientFault('timeout', 'socket idle');
+      socket.destroy();
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // After start a server error (e.g. EMFILE on accept) must not be an unhandled 'error' event: it is not
+    // a reason to exit, and Node keeps accepting once descriptors are free.
+    server.on('error', (err: NodeJS.ErrnoException) =>
+      this.opts.logger.warn({ code: err.code, err: err.message }, 'http server error'),
+    );
+    return (server.address() as AddressInfo).port;
   }
 
   async close(): Promise<void> {
@@ -85,61 +188,110 @@ export class ServiceHttp {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.inFlight.set(req.socket, res);
+    res.once('finish', () => this.inFlight.delete(req.socket));
+    this.handle(req, res).catch((err: unknown) => {
+      // Only a fault in the error path itself lands here; the request still ends, the process stays up.
+      this.opts.logger.error({ err }, 'request failed while answering an error');
+      res.destroy();
+    });
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let route = 'unmatched';
     try {
-      if (req.method === 'GET' && url.pathname === '/metrics') {
+      const target = parseRequestTarget(req.url ?? '');
+      if (!target) throw new HttpError(400, { error: 'malformed request target' });
+      const method = req.method ?? 'GET';
+      if (method === 'GET' && target.path === '/metrics') {
+        route = '/metrics';
         const text = await this.opts.registry.metrics();
-        res.writeHead(200, { 'content-type': this.opts.registry.contentType });
-        res.end(text);
+        this.send(req, res, route, 200, text, { 'content-type': this.opts.registry.contentType });
         return;
       }
-      const handler = this.routes.get(`${req.method ?? 'GET'} ${url.pathname}`);
+      const handler = this.routes.get(`${method} ${target.path}`);
       if (!handler) {
-        const pathKnown = [...this.routes.keys()].some((k) => k.endsWith(` ${url.pathname}`));
+        const pathKnown = [...this.routes.keys()].some((k) => k.endsWith(` ${target.path}`));
         throw new HttpError(pathKnown ? 405 : 404, { error: pathKnown ? 'method not allowed' : 'not found' });
       }
-      const body = await readJsonBody(req, this.opts.maxBodyBytes ?? 16 * 1024);
+      route = target.path;
+      const body = new LazyBody(req, this.limits.maxBodyBytes);
       const out = await handler({
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        query: url.searchParams,
+        method,
+        path: target.path,
+        query: target.query,
         headers: req.headers,
-        body,
         remoteAddress: req.socket.remoteAddress ?? '',
+        readBody: () => body.bytes(),
+        json: () => body.json(),
       });
-      send(res, out.status, out.body, out.headers);
+      this.send(req, res, route, out.status, JSON.stringify(out.body), out.headers);
     } catch (err) {
-      if (err instanceof HttpError) {
-        send(res, err.status, err.body);
-      } else {
-        this.opts.logger.error({ err, path: url.pathname }, 'request failed');
-        send(res, 500, { error: 'internal error' });
-      }
+      this.fail(req, res, route, err);
     }
   }
-}
 
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-  res.end(text);
-}
-
-async function readJsonBody(req: http.IncomingMessage, limit: number): Promise<unknown> {
-  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > limit) throw new HttpError(413, { error: `body larger than ${limit} bytes` });
-    chunks.push(b);
+  private fail(req: http.IncomingMessage, res: http.ServerResponse, route: string, err: unknown): void {
+    if (err instanceof HttpError) {
+      this.send(req, res, route, err.status, JSON.stringify(err.body));
+      return;
+    }
+    if (err instanceof RequestAbortedError || req.destroyed) {
+      if (!this.faulted.has(req.socket)) this.clientFault('aborted', (err as { code?: string }).code, route);
+      res.destroy();
+      return;
+    }
+    this.opts.logger.error({ err, route }, 'request failed');
+    this.send(req, res, route, 500, JSON.stringify({ error: 'internal error' }));
   }
-  if (size === 0) return undefined;
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    throw new HttpError(400, { error: 'body is not valid JSON', field: '(body)' });
+
+  private send(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: string,
+    status: number,
+    text: string,
+    headers: Record<string, string> = {},
+  ): void {
+    this.metrics.requests.inc({ route, status: String(status) });
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      // A body left unread (refused before reading, or over the cap) is not drained: the connection goes.
+      ...(req.complete ? {} : { connection: 'close' }),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const code = err.code ?? 'unknown';
+    const fault: ClientFault =
+      code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT'
+        ? 'timeout'
+        : code === 'HPE_HEADER_OVERFLOW'
+          ? 'headers-too-large'
+          : code === 'ECONNRESET' || code === 'EPIPE' || code === 'HPE_INVALID_EOF_STATE'
+            ? 'aborted'
+            : 'malformed';
+    this.faulted.add(socket);
+    this.clientFault(fault, code);
+    const status = FAULT_STATUS[fault];
+    if (status === undefined || !socket.writable || this.inFlight.get(socket)?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    // No request object exists here: the answer is written to the socket, which then closes.
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+      () => socket.destroy(),
+    );
+  }
+
+  private clientFault(reason: ClientFault, code?: string, route?: string): void {
+    this.metrics.clientErrors.inc({ reason });
+    this.opts.logger.debug({ reason, code, route }, 'client fault: connection cut');
   }
 }

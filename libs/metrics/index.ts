@@ -148,3 +148,39 @@ export function redisMetrics(registry: Registry) {
   };
 }
 export type RedisMetrics = ReturnType<typeof redisMetrics>;
+
+/** Reuses a counter already on `registry` (two servers may share one), else declares it there. */
+function counterOnce<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+export function httpMetrics(registry: Registry) {
+  return {
+    requests: counterOnce(
+      registry,
+      'bulwark_http_requests_total',
+      'HTTP requests answered, by route (the registered path, or "unmatched") and status.',
+      ['route', 'status'] as const,
+    ),
+    clientErrors: counterOnce(
+      registry,
+      'bulwark_http_client_errors_total',
+      'Connections cut for a client fault: malformed, timeout, aborted, headers-too-large, tls.',
+      ['reason'] as const,
+    ),
+    refused: counterOnce(
+      registry,
+      'bulwark_http_connections_refused_total',
+      'Connections refused at accept for the connection cap: total or per-address.',
+      ['reason'] as const,
+    ),
+  };
+}
+export type HttpMetrics = ReturnType<typeof httpMetrics>;
