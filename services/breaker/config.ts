@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { commonEnvSchema, durationMs, port, positiveInt } from '../../libs/config';
+import { httpEnvShape } from '../../libs/config/http';
 
 /** The breaker service's environment (shared settings in libs/config). */
-export const breakerEnvSchema = commonEnvSchema.extend({
+export const breakerEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
   BULWARK_BREAKER_PORT: port(8081),
   BULWARK_BREAKER_HOST: z.string().min(1).default('127.0.0.1'),
   /** Comma-separated `name:salt:sha256hex(salt+token)[:roles]`; or a file of them (one per line). */

@@ -52,7 +52,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
   http.route('POST', '/v1/breaker/halt', (req) =>
     guarded(async () => {
       const op = authenticate(req, 'halt', deps);
-      const { scope, reason } = scopeAndReason(req.body);
+      const { scope, reason } = scopeAndReason(await req.json());
       const change = await breaker.halt(scope, reason, op.name);
       deps.logger.warn({ operator: op.name, scope, changed: change !== null }, 'operator halt');
       if (change) {
@@ -66,7 +66,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
   http.route('POST', '/v1/breaker/resume', (req) =>
     guarded(async () => {
       const op = authenticate(req, 'resume', deps);
-      const { scope, reason } = scopeAndReason(req.body);
+      const { scope, reason } = scopeAndReason(await req.json());
       const r = await breaker.requestResume(scope, reason, op.name);
       deps.logger.warn({ operator: op.name, scope, status: r.status }, 'operator resume request');
       if (r.status === 'resumed') {

@@ -1,4 +1,5 @@
 import { Breaker, type BreakerConfig } from '../../libs/breaker';
+import { httpServerSettings } from '../../libs/config/http';
 import { errorMessage } from '../../libs/errors';
 import { ServiceHttp } from '../../libs/http/server';
 import { KafkaClient, topicDeclarations, topicNames, type BatchConsumer } from '../../libs/kafka';
@@ -41,6 +42,7 @@ export async function startBreakerService(
   root: Logger,
 ): Promise<RunningBreakerService> {
   const config = withStallOverride(triggers, env.BULWARK_STALL_MS);
+  const httpSettings = httpServerSettings(env); // before any connection: a bad TLS file stops the start
   const logger = componentLogger('breaker', root);
   const registry = createRegistry('breaker');
   const metrics = breakerMetrics(registry);
@@ -135,6 +137,7 @@ export async function startBreakerService(
     host: env.BULWARK_BREAKER_HOST,
     registry,
     logger: componentLogger('http', root),
+    ...httpSettings,
     ready: async () => {
       const reasons: string[] = [];
       if (stopping) reasons.push('stopping');

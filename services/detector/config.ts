@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { commonEnvSchema, durationMs, port, positiveInt } from '../../libs/config';
+import { httpEnvShape } from '../../libs/config/http';
 
 /** The detector's environment: the shared settings plus its own. Every default is the contract's. */
-export const detectorEnvSchema = commonEnvSchema.extend({
+export const detectorEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
   BULWARK_DETECTOR_PORT: port(8080),
   BULWARK_DETECTOR_HOST: z.string().min(1).default('127.0.0.1'),
   BULWARK_DETECTOR_GROUP: z.string().min(1).default('bulwark-detector'),

@@ -1,4 +1,5 @@
 import { loadConfigOrExit } from '../../libs/config';
+import { httpServerSettings } from '../../libs/config/http';
 import { requireKafkaReachable, requireRedisReachable } from '../../libs/config/reachable';
 import { ServiceHttp } from '../../libs/http/server';
 import { componentLogger, rootLogger } from '../../libs/logger';
@@ -13,7 +14,9 @@ async function main(): Promise<void> {
   process.env.BULWARK_SERVICE ??= 'detector';
   const config = loadConfigOrExit(detectorEnvSchema);
   let rules;
+  let httpSettings;
   try {
+    httpSettings = httpServerSettings(config);
     rules = loadRulesConfig(config.BULWARK_RULES_CONFIG);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
     registry,
     logger: componentLogger('http', logger),
     ready: () => detector.readiness(),
+    ...httpSettings,
   });
 
   let signals = 0;
