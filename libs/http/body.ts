@@ -18,6 +18,8 @@ export class LazyBody {
   constructor(
     private readonly req: http.IncomingMessage,
     private readonly limit: number,
+    /** Called before the first read: where the client waits for `100 Continue`, it is sent only now. */
+    private readonly beforeRead: () => void = () => undefined,
   ) {}
 
   /** The raw body: at most `limit` bytes (413 beyond, before reading when Content-Length says so). */
@@ -41,6 +43,7 @@ export class LazyBody {
     const req = this.req;
     const tooLarge = () => new HttpError(413, { error: `body larger than ${this.limit} bytes` });
     if (Number(req.headers['content-length'] ?? 0) > this.limit) return Promise.reject(tooLarge());
+    this.beforeRead();
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;

@@ -241,6 +241,25 @@ describe('ServiceHttp: bodies', () => {
     expect(got).toMatch(/connection: close/i);
   });
 
+  it('sends 100 Continue only to a request whose body a route reads', async () => {
+    const { port } = await start();
+    const head = (auth: string) =>
+      `POST /guarded HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+    const refused = await raw(port, head(''));
+    expect(refused).toMatch(/^HTTP\/1.1 401 /);
+    const admitted = await new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write(head('Authorization: Bearer ok\r\n')));
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString();
+        if (got.startsWith('HTTP/1.1 100 ') && got.endsWith('\r\n\r\n') && !got.includes('200'))
+          s.write('{}');
+      });
+      s.on('close', () => resolve(got));
+    });
+    expect(admitted).toMatch(/^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 200 /);
+  });
+
   it('reads the body once authenticated', async () => {
     const { port } = await start();
     const res = await fetch(`http://127.0.0.1:${port}/guarded`, {

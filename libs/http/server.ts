@@ -156,6 +156,10 @@ export class ServiceHttp {
       this.opts.logger.debug({ reason: refused }, 'connection refused: over the connection cap');
       socket.destroy();
     });
+    // `Expect: 100-continue`: the client is invited to send its body only once a route reads it.
+    server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) =>
+      this.onRequest(req, res, true),
+    );
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       this.clientFault('tls', err.code);
@@ -188,17 +192,21 @@ export class ServiceHttp {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue = false): void {
     this.inFlight.set(req.socket, res);
     res.once('finish', () => this.inFlight.delete(req.socket));
-    this.handle(req, res).catch((err: unknown) => {
+    this.handle(req, res, expectsContinue).catch((err: unknown) => {
       // Only a fault in the error path itself lands here; the request still ends, the process stays up.
       this.opts.logger.error({ err }, 'request failed while answering an error');
       res.destroy();
     });
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    expectsContinue: boolean,
+  ): Promise<void> {
     let route = 'unmatched';
     try {
       const target = parseRequestTarget(req.url ?? '');
@@ -216,7 +224,9 @@ export class ServiceHttp {
         throw new HttpError(pathKnown ? 405 : 404, { error: pathKnown ? 'method not allowed' : 'not found' });
       }
       route = target.path;
-      const body = new LazyBody(req, this.limits.maxBodyBytes);
+      const body = new LazyBody(req, this.limits.maxBodyBytes, () => {
+        if (expectsContinue && !res.headersSent) res.writeContinue();
+      });
       const out = await handler({
         method,
         path: target.path,
