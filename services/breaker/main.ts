@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfigOrExit } from '../../libs/config';
+import { httpServerSettings } from '../../libs/config/http';
 import { requireKafkaReachable, requireRedisReachable } from '../../libs/config/reachable';
 import { loadBreakerConfig } from '../../libs/breaker';
 import { ConfigError, errorMessage } from '../../libs/errors';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
       throw err;
     }
   });
+  configOrExit(() => httpServerSettings(env)); // a bad BULWARK_HTTP_* value or TLS file: stop before connecting
   // An unreachable broker or Redis is one line naming the variable, not minutes of client retries.
   await requireKafkaReachable(env.BULWARK_KAFKA_BROKERS);
   await requireRedisReachable(env.BULWARK_REDIS_URL);
