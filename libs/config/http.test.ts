@@ -34,7 +34,7 @@ describe('BULWARK_HTTP_* settings', () => {
         headersTimeoutMs: 5000,
         requestTimeoutMs: 10000,
         keepAliveTimeoutMs: 5000,
-        socketTimeoutMs: 10000,
+        socketTimeoutMs: 15000,
         maxConnections: 1000,
         maxConnectionsPerAddress: 100,
         maxBodyBytes: 16384,

@@ -63,7 +63,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   headersTimeoutMs: 5000,
   requestTimeoutMs: 10000,
   keepAliveTimeoutMs: 5000,
-  socketTimeoutMs: 10000,
+  socketTimeoutMs: 15000,
   maxConnections: 1000,
   maxConnectionsPerAddress: 100,
   maxBodyBytes: 16 * 1024,
