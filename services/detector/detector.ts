@@ -59,6 +59,8 @@ export class Detector {
   private tickQueued = false;
   private lastTickAt = -Infinity;
   private tickTimer?: NodeJS.Timeout;
+  /** A tick failed: flags it decided may sit unacked (the reply lost), so the next tick produces them. */
+  private unackedSuspect = false;
   /** The newest watermark whose due decisions are all made: per-user lists are never trimmed past it. */
   private watermarkMs: number | undefined;
   private joined = false;
@@ -271,6 +273,10 @@ export class Detector {
       .then(async () => {
         this.tickQueued = false;
         this.lastTickAt = this.now();
+        if (this.unackedSuspect) {
+          await this.emitFlags(await this.engine!.unackedFlags());
+          this.unackedSuspect = false;
+        }
         if (!(await this.syncPartitions())) return;
         const wm = await this.progress!.watermark(this.now());
         if (wm === null) return;
@@ -283,6 +289,7 @@ export class Detector {
       })
       .catch((err: unknown) => {
         this.tickQueued = false;
+        this.unackedSuspect = true;
         this.redisErrors.errors.inc({ component: 'detector-tick' });
         this.log.warn({ err: errorMessage(err) }, 'closing pending decisions failed; will retry');
       });

@@ -8,6 +8,7 @@ export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private up = true;
+  private loseReply?: { match: (sent: Buffer) => boolean; holdMs: number; done: () => void };
   port = 0;
 
   constructor(
@@ -32,7 +33,23 @@ export class TcpProxy {
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream).pipe(client);
+      let swallowing = false;
+      client.on('data', (chunk: Buffer) => {
+        upstream.write(chunk);
+        const lose = this.loseReply;
+        if (swallowing || !lose || !lose.match(chunk)) return;
+        // The request reaches the server; its reply (and anything after it) never reaches the client, and
+        // the connection then drops, as when a reply is lost on the network.
+        this.loseReply = undefined;
+        swallowing = true;
+        setTimeout(() => {
+          drop();
+          lose.done();
+        }, lose.holdMs);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        if (!swallowing) client.write(chunk);
+      });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
@@ -44,6 +61,16 @@ export class TcpProxy {
     this.up = false;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
+  }
+
+  /**
+   * Once: the first request chunk `match` accepts is delivered, but no reply on that connection reaches the
+   * client for `holdMs`, then the connection is dropped. Resolves when it has happened.
+   */
+  loseReplyTo(match: (sent: Buffer) => boolean, holdMs = 300): Promise<void> {
+    return new Promise((resolve) => {
+      this.loseReply = { match, holdMs, done: resolve };
+    });
   }
 
   restore(): void {
