@@ -219,6 +219,24 @@ export class Breaker {
     );
   }
 
+  /**
+   * Redis lost its data (the state epoch marker vanished): every rule reads empty windows until the detector
+   * has rebuilt them, so global halts (fail closed) until two operators resume it. Null when already halted.
+   */
+  async tripStateLost(detail: string, atIso: string): Promise<BreakerChange | null> {
+    const reason = `state-lost: Redis lost its data (${detail}); every rule is unreliable until the windows are rebuilt from Kafka`;
+    return this.runHalt(
+      parseScope('global'),
+      reason.slice(0, MAX_REASON),
+      'state-lost',
+      'breaker',
+      atIso,
+      this.now().toISOString(),
+      false,
+      { detail },
+    );
+  }
+
   /** A scope's snapshot. A missing global snapshot reads as halted: the state was lost (fail closed). */
   async status(scope: string): Promise<BreakerSnapshot> {
     const s = parseScope(scope);

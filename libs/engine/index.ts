@@ -5,3 +5,4 @@ export { ProgressTracker, type ProgressUpdate } from './progress-tracker';
 export { computeWatermark, isIdle, type SourceProgress } from './watermark';
 export { EngineScriptError, ScriptCode } from './script-codes';
 export type { ApplyResult, Flag, SourcedEvent } from './types';
+export { StateEpoch, type EpochCheck, type EpochRecord, type EpochStatus } from './state-epoch';

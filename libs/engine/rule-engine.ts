@@ -448,6 +448,14 @@ export class RuleEngine {
     return flags.sort((a, b) => a.raisedAt.localeCompare(b.raisedAt) || a.flagId.localeCompare(b.flagId));
   }
 
+  /**
+   * How far back in event time the windows reach: the longest retention any enabled rule's state needs. A
+   * rebuild after Redis lost its data re-reads at least this much of the input.
+   */
+  get lookbackMs(): number {
+    return Math.max(...Object.values(this.plan.retention));
+  }
+
   /** Pending decisions known to the index (a stale entry of a redelivered approval counts until visited). */
   async pendingCount(): Promise<number> {
     return this.run(() => this.redis.zcard(this.global.pendingIndex), 'pendingCount');

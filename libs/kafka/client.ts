@@ -134,6 +134,30 @@ export class KafkaClient {
       return new Map(parts.map((p) => [p.partition, p.offset]));
     });
   }
+
+  /**
+   * Moves a consumer group's committed offsets on `topics` back to the first message written at or after
+   * `timestampMs` (the end where none is). Kafka refuses while the group has members: stop them first.
+   * Returns the offsets set, per topic and partition.
+   */
+  async seekGroupToTime(
+    groupId: string,
+    topics: string[],
+    timestampMs: number,
+  ): Promise<Map<string, Map<number, string>>> {
+    return this.admin(async (admin) => {
+      const out = new Map<string, Map<number, string>>();
+      for (const topic of topics) {
+        const partitions = await admin.fetchTopicOffsetsByTimestamp(
+          topic,
+          Math.max(0, Math.floor(timestampMs)),
+        );
+        await admin.setOffsets({ groupId, topic, partitions });
+        out.set(topic, new Map(partitions.map((p) => [p.partition, p.offset])));
+      }
+      return out;
+    });
+  }
 }
 
 export class BulwarkProducer {

@@ -68,3 +68,11 @@ export function engineGlobalKeys(prefix: string): EngineGlobalKeys {
     progress: `${prefix}:engine:progress`,
   };
 }
+
+/**
+ * HASH: the state epoch marker (libs/engine/state-epoch.ts), shared by the detector and the breaker under one
+ * prefix. Written at the first start; its disappearance is how a Redis that lost its data is noticed.
+ */
+export function stateEpochKey(prefix: string): string {
+  return `${prefix}:epoch`;
+}

@@ -184,3 +184,20 @@ export function httpMetrics(registry: Registry) {
   };
 }
 export type HttpMetrics = ReturnType<typeof httpMetrics>;
+
+/** Loss of Redis's data, noticed through the state epoch marker (detector and breaker both watch it). */
+export function stateLossMetrics(registry: Registry) {
+  return {
+    losses: new Counter({
+      name: 'bulwark_state_losses_total',
+      help: 'Losses of the Redis state (windows, breaker state) this process noticed.',
+      registers: [registry],
+    }),
+    lost: new Gauge({
+      name: 'bulwark_state_lost',
+      help: '1 while Redis lost its data and operators have not yet resumed global after it; else 0.',
+      registers: [registry],
+    }),
+  };
+}
+export type StateLossMetrics = ReturnType<typeof stateLossMetrics>;

@@ -1,10 +1,18 @@
 import { Breaker, type BreakerConfig } from '../../libs/breaker';
 import { httpServerSettings } from '../../libs/config/http';
+import { StateEpoch } from '../../libs/engine';
 import { errorMessage } from '../../libs/errors';
 import { ServiceHttp } from '../../libs/http/server';
 import { KafkaClient, topicDeclarations, topicNames, type BatchConsumer } from '../../libs/kafka';
 import { componentLogger, type Logger } from '../../libs/logger';
-import { breakerMetrics, createRegistry, intakeMetrics, redisMetrics } from '../../libs/metrics';
+import { breakerKeys } from '../../libs/keys';
+import {
+  breakerMetrics,
+  createRegistry,
+  intakeMetrics,
+  redisMetrics,
+  stateLossMetrics,
+} from '../../libs/metrics';
 import { createRedis, redisAnswers } from '../../libs/redis';
 import { AuthFailureLimiter } from './auth-limiter';
 import type { BreakerEnv } from './config';
@@ -67,6 +75,12 @@ export async function startBreakerService(
   await producer.connect();
 
   const restore = await readControlSnapshots(kafka, topics.control);
+  // The control topic holds snapshots but Redis has neither the epoch marker nor a global state: Redis lost
+  // its data while no breaker ran (checked before Breaker.create writes a fresh global state).
+  const epoch = new StateEpoch(redis, env.BULWARK_KEY_PREFIX, 'breaker');
+  const heldStateBefore =
+    restore.length > 0 && (await redis.exists(breakerKeys(env.BULWARK_KEY_PREFIX).state('global'))) === 0;
+  await epoch.check({ heldStateBefore });
   const breaker = await Breaker.create({
     redis,
     prefix: env.BULWARK_KEY_PREFIX,
@@ -155,11 +169,45 @@ export async function startBreakerService(
     metrics,
   });
 
-  // Housekeeping: gauges follow changes other instances make, failed publishes are retried, and a global
-  // snapshot that vanished (Redis lost its data) is restored from the control topic.
+  // Redis lost its data (the epoch marker vanished or was replaced): count it once, alert while operators
+  // have not resumed global after it, and halt global (fail closed) once per loss, after restoring the
+  // breaker's state from the control topic so the halt's version is newer than anything there.
+  const loss = stateLossMetrics(registry);
+  let seenLoss: string | undefined;
+  const watchState = async () => {
+    const { record } = await epoch.check();
+    loss.lost.set(record.lostAt ? 1 : 0);
+    if (!record.lostAt) return;
+    if (record.lostAt !== seenLoss) {
+      seenLoss = record.lostAt;
+      loss.losses.inc();
+      logger.error(
+        { lostAt: record.lostAt, lostBy: record.lostBy, epoch: record.id },
+        'Redis lost its data (state epoch marker gone): halting global until operators have looked',
+      );
+    }
+    if (!record.breakerHaltedAt) {
+      await breaker.restore(await readControlSnapshots(kafka, topics.control));
+      await breaker.ensureInitialised();
+      await breaker.tripStateLost(
+        `noticed by the ${record.lostBy ?? 'breaker'} at ${record.lostAt}`,
+        new Date().toISOString(),
+      );
+      await epoch.mark('breakerHaltedAt');
+    } else if ((await breaker.status('global')).state === 'open') {
+      // Two operators resumed global after the halt: they have looked.
+      await epoch.acknowledge();
+      loss.lost.set(0);
+      logger.warn({ lostAt: record.lostAt }, 'state loss acknowledged: global was resumed by operators');
+    }
+  };
+
+  // Housekeeping: the state epoch is checked, gauges follow changes other instances make, failed publishes
+  // are retried, and a global snapshot that vanished is restored from the control topic.
   let housekeeping: Promise<void> = Promise.resolve();
   const housekeep = async () => {
     try {
+      await watchState();
       const snaps = await breaker.refreshMetrics();
       if (!snaps.some((s) => s.scope === 'global')) {
         logger.error('global breaker state missing in Redis: restoring from the control topic');
@@ -175,6 +223,9 @@ export async function startBreakerService(
     housekeeping = housekeeping.then(housekeep);
   }, HOUSEKEEPING_MS);
 
+  // A loss noticed at start-up halts before any traffic.
+  housekeeping = housekeeping.then(housekeep);
+  await housekeeping;
   const port = await http.listen();
   await consumer.start();
   consumerRunning = true;

@@ -17,5 +17,14 @@ export const detectorEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
    * batch takes and how far (in event time) one partition runs ahead of the others in one step.
    */
   BULWARK_FETCH_MAX_BYTES_PER_PARTITION: positiveInt(1048576, 'a size in bytes >= 1'),
+  /**
+   * After Redis lost its data, how far back (ms of message time) the detector group re-reads its input to
+   * rebuild the windows. Default: the longest window the rules read (device history: 90 days and more).
+   */
+  BULWARK_REBUILD_WINDOW_MS: z.coerce
+    .number({ error: 'must be a duration in milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(1, 'must be >= 1 millisecond')
+    .optional(),
 });
 export type DetectorConfig = z.infer<typeof detectorEnvSchema>;

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { StateStoreError, errorMessage } from '../../libs/errors';
-import { RuleEngine, ProgressTracker, type Flag, type SourcedEvent } from '../../libs/engine';
+import { RuleEngine, ProgressTracker, StateEpoch, type Flag, type SourcedEvent } from '../../libs/engine';
 import {
   KafkaClient,
   topicDeclarations,
@@ -17,8 +17,10 @@ import {
   engineMetrics,
   intakeMetrics,
   redisMetrics,
+  stateLossMetrics,
   type IntakeMetrics,
   type RedisMetrics,
+  type StateLossMetrics,
 } from '../../libs/metrics';
 import { createRedis, redisAnswers, type Redis } from '../../libs/redis';
 import type { RulesConfig } from '../../libs/rules';
@@ -50,6 +52,10 @@ export class Detector {
   private readonly metrics: IntakeMetrics;
   private readonly redisErrors: RedisMetrics;
   private readonly now: () => number;
+  private readonly lossMetrics: StateLossMetrics;
+  private readonly epoch: StateEpoch;
+  /** The lostAt of the last loss this process counted (each loss is counted once per process). */
+  private seenLoss?: string;
   private engine?: RuleEngine;
   private progress?: ProgressTracker;
   private producer?: BulwarkProducer;
@@ -83,6 +89,8 @@ export class Detector {
       logger: componentLogger('redis', this.log),
       onError: () => this.redisErrors.errors.inc({ component: 'detector' }),
     });
+    this.lossMetrics = stateLossMetrics(deps.registry);
+    this.epoch = new StateEpoch(this.redis, deps.config.BULWARK_KEY_PREFIX, 'detector');
   }
 
   async start(): Promise<void> {
@@ -101,11 +109,24 @@ export class Detector {
     });
     this.producer = this.kafka.producer();
     await this.producer.connect();
+    // Redis without the epoch marker or our progress, while the group has committed offsets, lost its data
+    // while no detector ran: rebuild before consuming.
+    const rebuild = await this.withRedisRetry(async () => this.watchState(await this.heldStateBefore()));
+    if (rebuild) await this.rebuild();
     // Until a partition with input waiting has been read, it must hold event time back.
     await this.withRedisRetry(() => this.syncPartitions());
     // Flags a crashed instance decided but never produced go out first.
     await this.withRedisRetry(async () => this.emitFlags(await this.engine!.unackedFlags()));
+    await this.startConsumer();
+    this.ticker = setInterval(() => this.tick(), cfg.BULWARK_TICK_MS);
+    this.log.info(
+      { topics: [this.topics.auth, this.topics.wallet], group: cfg.BULWARK_DETECTOR_GROUP },
+      'detector started',
+    );
+  }
 
+  private async startConsumer(): Promise<void> {
+    const cfg = this.deps.config;
     this.consumer = this.kafka.consumer({
       groupId: cfg.BULWARK_DETECTOR_GROUP,
       topics: [this.topics.auth, this.topics.wallet],
@@ -127,11 +148,6 @@ export class Detector {
       );
     });
     await this.consumer.start();
-    this.ticker = setInterval(() => this.tick(), cfg.BULWARK_TICK_MS);
-    this.log.info(
-      { topics: [this.topics.auth, this.topics.wallet], group: cfg.BULWARK_DETECTOR_GROUP },
-      'detector started',
-    );
   }
 
   /** Ready when the consumer has joined its group, Redis answers and nothing is paused. */
@@ -273,6 +289,8 @@ export class Detector {
       .then(async () => {
         this.tickQueued = false;
         this.lastTickAt = this.now();
+        // Redis lost its data: no decision on empty windows; re-read the input instead.
+        if (await this.watchState()) return await this.rebuild();
         if (this.unackedSuspect) {
           await this.emitFlags(await this.engine!.unackedFlags());
           this.unackedSuspect = false;
@@ -293,6 +311,87 @@ export class Detector {
         this.redisErrors.errors.inc({ component: 'detector-tick' });
         this.log.warn({ err: errorMessage(err) }, 'closing pending decisions failed; will retry');
       });
+  }
+
+  /**
+   * Checks the state epoch marker: counts and logs a loss once, keeps the lost gauge, and says whether this
+   * detector must rebuild the windows (a loss nobody has rebuilt from yet). `heldStateBefore`: evidence from
+   * outside Redis that it held our state (read at start-up, when this process has seen no marker yet).
+   */
+  private async watchState(heldStateBefore = false): Promise<boolean> {
+    const { status, record } = await this.epoch.check({
+      heldStateBefore,
+      nowIso: new Date(this.now()).toISOString(),
+    });
+    this.lossMetrics.lost.set(record.lostAt ? 1 : 0);
+    if (record.lostAt && record.lostAt !== this.seenLoss) {
+      this.seenLoss = record.lostAt;
+      this.lossMetrics.losses.inc();
+      this.log.error(
+        { status, lostAt: record.lostAt, lostBy: record.lostBy, epoch: record.id },
+        'Redis lost its data (state epoch marker gone): the windows are empty, every rule is unreliable until they are rebuilt from Kafka',
+      );
+    }
+    return record.lostAt !== undefined && record.rebuiltAt === undefined;
+  }
+
+  /** Our progress hash is in Redis, or the group committed nothing yet: then a missing marker is a first start. */
+  private async heldStateBefore(): Promise<boolean> {
+    if ((await this.progress!.sources()).length > 0) return false;
+    const group = this.deps.config.BULWARK_DETECTOR_GROUP;
+    for (const topic of [this.topics.auth, this.topics.wallet]) {
+      const committed = await this.kafka.committedOffsets(group, topic);
+      if ([...committed.values()].some((o) => BigInt(o) > 0n)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Rebuilds the windows after a loss: stops consuming, moves the group's offsets back by the longest
+   * window the rules read (Kafka refuses while any member is in the group, so every instance stops; the
+   * first one through seeks), forgets event-time progress, and consumes again. Re-read events are applied
+   * as new (their dedup entries were lost too); their flags carry the same flagIds as before, so consumers
+   * recognise them.
+   */
+  private async rebuild(): Promise<void> {
+    const cfg = this.deps.config;
+    const windowMs = cfg.BULWARK_REBUILD_WINDOW_MS ?? this.engine!.lookbackMs;
+    const fromMs = this.now() - windowMs;
+    this.log.error(
+      { group: cfg.BULWARK_DETECTOR_GROUP, from: new Date(fromMs).toISOString(), windowMs },
+      'rebuilding the windows: seeking the detector group back by the longest window the rules read',
+    );
+    await this.consumer?.stop();
+    this.consumer = undefined;
+    this.joined = false;
+    let delay = 200;
+    let logged = false;
+    while (!this.stopping) {
+      if ((await this.epoch.check()).record.rebuiltAt) break; // another instance got through first
+      try {
+        const set = await this.kafka.seekGroupToTime(
+          cfg.BULWARK_DETECTOR_GROUP,
+          [this.topics.auth, this.topics.wallet],
+          fromMs,
+        );
+        await this.progress!.reset();
+        await this.epoch.mark('rebuiltAt', new Date(this.now()).toISOString());
+        this.log.warn(
+          { offsets: Object.fromEntries([...set].map(([t, m]) => [t, Object.fromEntries(m)])) },
+          'detector group sought back: re-reading the input to rebuild the windows',
+        );
+        break;
+      } catch (err) {
+        if (!logged) {
+          logged = true;
+          this.log.warn({ err: errorMessage(err) }, 'seeking the detector group back failed; retrying');
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+    this.watermarkMs = undefined;
+    if (!this.stopping) await this.startConsumer();
   }
 
   /**
