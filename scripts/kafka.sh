@@ -2,14 +2,15 @@
 # Runs a real single-node Apache Kafka 3.9 broker (KRaft, broker + controller) from Maven Central jars.
 #   scripts/kafka.sh start|stop|status|fetch
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), BULWARK_CACHE (.cache under the repo),
-#              KAFKA_HEAP (512m), KAFKA_START_TIMEOUT seconds (120).
+#              KAFKA_HEAP (512m), KAFKA_START_TIMEOUT seconds (120), KAFKA_RUN_DIR (the broker's config, data,
+#              log and pid file: $BULWARK_CACHE/kafka/run; a test's own broker sets its own).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/deploy/kafka/pom.xml")"
 CACHE="${BULWARK_CACHE:-$ROOT/.cache}"
 LIBS="$CACHE/kafka/libs-$KAFKA_VERSION"
-RUN="$CACHE/kafka/run"
+RUN="${KAFKA_RUN_DIR:-$CACHE/kafka/run}"
 DATA="$RUN/data"
 PIDFILE="$RUN/kafka.pid"
 LOG="$RUN/server.log"

@@ -52,18 +52,6 @@ export class ProgressTracker {
     if (code === ScriptCode.BadArgument) throw new Error('recordProgress refused its arguments');
   }
 
-  /**
-   * Forgets every source's progress: after the detector group was sought back (a rebuild), event time starts
-   * again from what is re-read, instead of staying where the lost run had got to.
-   */
-  async reset(): Promise<void> {
-    try {
-      await this.redis.del(this.key);
-    } catch (err) {
-      throw new StateStoreError(`progress reset: ${errorMessage(err)}`, err);
-    }
-  }
-
   /** Every source's recorded progress. */
   async sources(): Promise<SourceProgress[]> {
     let all: Record<string, string>;

@@ -456,6 +456,28 @@ export class RuleEngine {
     return Math.max(...Object.values(this.plan.retention));
   }
 
+  /**
+   * Deletes every key of this engine's prefix (per-user windows, indexes, progress), never the breaker's or
+   * the epoch marker: the first step of a rebuild after Redis lost its data, while no detector consumes.
+   */
+  async forgetState(): Promise<number> {
+    const escaped = this.prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+    let deleted = 0;
+    for (const pattern of [`${escaped}:{u:*`, `${escaped}:engine:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.run(
+          () => this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+          'forgetState',
+        );
+        cursor = next;
+        if (keys.length > 0) deleted += await this.run(() => this.redis.unlink(...keys), 'forgetState');
+      } while (cursor !== '0');
+    }
+    this.keyCache.clear();
+    return deleted;
+  }
+
   /** Pending decisions known to the index (a stale entry of a redelivered approval counts until visited). */
   async pendingCount(): Promise<number> {
     return this.run(() => this.redis.zcard(this.global.pendingIndex), 'pendingCount');

@@ -33,6 +33,9 @@ import { intakeBatch } from './intake';
  * engine already holds; the engine treats them as duplicates and hands back their unacknowledged flags, so
  * nothing is lost and nothing counts twice.
  */
+/** Thrown inside a batch's Redis work when the state epoch shows a loss: the batch waits for the rebuild. */
+class StateLostHold extends Error {}
+
 /** Least wall time between two ticks that batches ask for (the periodic tick runs regardless). */
 const BATCH_TICK_GAP_MS = 100;
 
@@ -201,6 +204,8 @@ export class Detector {
         [{ source, maxEventTimeMs: Number.isFinite(maxEventTime) ? maxEventTime : 0, caughtUp }],
         this.now(),
       );
+      // Applied to a Redis that lost its data (the marker is gone)? Then produce nothing: hold for the rebuild.
+      if (await this.watchState()) throw new StateLostHold();
       return result;
     }, ctx);
     if (!applied) return; // stopping or revoked: commit nothing
@@ -374,7 +379,9 @@ export class Detector {
           [this.topics.auth, this.topics.wallet],
           fromMs,
         );
-        await this.progress!.reset();
+        // What was applied between the loss and now is dropped with the rest: re-read from the start of the
+        // window, no event finds a duplicate (with its flags) from a batch applied to the empty windows.
+        await this.engine!.forgetState();
         await this.epoch.mark('rebuiltAt', new Date(this.now()).toISOString());
         this.log.warn(
           { offsets: Object.fromEntries([...set].map(([t, m]) => [t, Object.fromEntries(m)])) },
@@ -400,7 +407,22 @@ export class Detector {
    */
   private async withRedisRetry<T>(fn: () => Promise<T>, ctx?: BatchContext): Promise<T | undefined> {
     let delay = 200;
-    for (;;) {
+    const pause = async () => {
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2000);
+      if (ctx) await ctx.heartbeat().catch(() => undefined);
+    };
+    for (let failed = false; ; failed = true) {
+      // After an outage Redis may be back without its data: then the batch must not be applied to empty
+      // windows. It waits (uncommitted) until the tick's rebuild stops the consumer.
+      if (ctx && failed) {
+        const rebuild = await this.watchState().catch(() => undefined);
+        if (rebuild !== false) {
+          if (this.stopping || !ctx.isActive()) return undefined;
+          await pause();
+          continue;
+        }
+      }
       try {
         const v = await fn();
         if (this.pausedForRedis) {
@@ -410,6 +432,7 @@ export class Detector {
         }
         return v;
       } catch (err) {
+        if (err instanceof StateLostHold) continue; // the loop's top holds the batch
         // Start-up also reads offsets from the broker through here; only Redis failures count as Redis's.
         const store = err instanceof StateStoreError;
         if (store) this.redisErrors.errors.inc({ component: 'detector' });
@@ -422,9 +445,7 @@ export class Detector {
           );
         }
         if (this.stopping || (ctx && !ctx.isActive())) return undefined;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 2000);
-        if (ctx) await ctx.heartbeat().catch(() => undefined);
+        await pause();
       }
     }
   }
