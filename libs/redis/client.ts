@@ -4,7 +4,12 @@ import type { Logger } from '../logger';
 export type { Redis };
 
 export interface RedisClientOptions {
+  /** `redis://` or `rediss://` (TLS), with an ACL user as `rediss://user@host:port`. */
   url: string;
+  /** The ACL user's password when it is not in the URL (libs/config reads it from a file). */
+  password?: string;
+  /** TLS settings for a `rediss://` URL; `ca` (PEM) replaces the system roots when given. */
+  tls?: { ca?: string[] };
   logger: Logger;
   /** Per-command timeout; a command that exceeds it rejects, and the caller pauses and retries. */
   commandTimeoutMs?: number;
@@ -24,6 +29,9 @@ export function createRedis(opts: RedisClientOptions): Redis {
     connectTimeout: 3000,
     lazyConnect: false,
     retryStrategy: (times) => Math.min(200 * times, 2000),
+    // ioredis lets the URL win over these; libs/config refuses a password given in both places.
+    ...(opts.password === undefined ? {} : { password: opts.password }),
+    ...(opts.tls?.ca === undefined ? {} : { tls: { ca: opts.tls.ca } }),
   };
   const client = new Redis(opts.url, options);
   let lastLogged = 0;
