@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors';
+import { connectionEnvShape, redactCredentials } from './connections';
+
+export * from './connections';
 
 /**
  * Configuration comes from environment variables, validated once at start-up (raw -> validated, after
@@ -8,7 +11,7 @@ import { ConfigError } from '../errors';
  */
 export type Env = Record<string, string | undefined>;
 
-/** Secrets are never echoed back in error messages. */
+/** Secrets are never echoed back in error messages, nor are credentials inside a URL (even an invalid one). */
 const SECRET_PATTERN = /(TOKEN|SECRET|PASSWORD|HASH|KEY)$/i;
 
 export function formatIssue(issue: z.core.$ZodIssue, source: Env | Record<string, unknown>): string {
@@ -19,7 +22,7 @@ export function formatIssue(issue: z.core.$ZodIssue, source: Env | Record<string
       ? '(unset)'
       : SECRET_PATTERN.test(name)
         ? '(hidden)'
-        : JSON.stringify(redactUrl(String(raw)));
+        : JSON.stringify(redactCredentials(String(raw)));
   return `${name}=${shown}: ${issue.message}`;
 }
 
@@ -120,6 +123,7 @@ export const commonEnvSchema = z.object({
       isRedisUrl,
       'must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379 (port 1-65535)',
     ),
+  ...connectionEnvShape,
   BULWARK_KEY_PREFIX: keyPrefix('bulwark'),
   BULWARK_TOPIC_PREFIX: z
     .string()
