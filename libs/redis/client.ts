@@ -29,11 +29,9 @@ export function createRedis(opts: RedisClientOptions): Redis {
     connectTimeout: 3000,
     lazyConnect: false,
     retryStrategy: (times) => Math.min(200 * times, 2000),
-    // ioredis lets the URL win over these; libs/config refuses a password given in both places.
-    ...(opts.password === undefined ? {} : { password: opts.password }),
     ...(opts.tls?.ca === undefined ? {} : { tls: { ca: opts.tls.ca } }),
   };
-  const client = new Redis(opts.url, options);
+  const client = new Redis(withPassword(opts.url, opts.password), options);
   let lastLogged = 0;
   client.on('error', (err: Error) => {
     opts.onError?.(err);
@@ -44,6 +42,18 @@ export function createRedis(opts: RedisClientOptions): Redis {
     }
   });
   return client;
+}
+
+/**
+ * The URL with `password` as its user-info password: ioredis lets a URL's (empty) password win over the
+ * `password` option, so a `rediss://user@host` URL would otherwise authenticate without one.
+ */
+function withPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const u = new URL(url);
+  // Encoded first: the setter leaves "%" alone, and ioredis decodes what it finds.
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
 
 /** True when Redis answers PING within the command timeout. */
