@@ -170,9 +170,14 @@ describe('redisConnection', () => {
 describe('redactCredentials', () => {
   it.each([
     ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
-    ['rediss://user:pw@host:6380/0', 'rediss://(hidden)@host:6380/0'],
-    ['user:pw@host', '(hidden)@host'],
-    ['redis://host/?db=1&password=pw', 'redis://host/?db=1&password=(hidden)'],
+    ['rediss://user:pw@host:6380/0', 'rediss://user:***@host:6380/0'],
+    ['rediss://user@host:6380', 'rediss://***@host:6380'],
+    ['rediss://u:p@ss@host', 'rediss://u:***@host'],
+    ['redis//u:pw@host', 'redis//u:***@host'],
+    ['user:pw@host', 'user:***@host'],
+    ['redis:/:pw@host', 'redis:/:***@host'],
+    ['redis://host/?db=1&password=pw', 'redis://host/?db=1&password=***'],
+    ['not a url @ all', 'not a url @ all'],
   ])('%s -> %s', (input, output) => {
     expect(redactCredentials(input)).toBe(output);
   });

@@ -161,16 +161,18 @@ function urlPassword(url: string): string {
 }
 
 /**
- * A URL-like value with its user-info (`user:password@`) and any `password=` query value hidden, for
- * messages. Works on invalid URLs too: those are exactly the ones an error message shows.
+ * A URL-like value with the password of its user-info (`user:***@`) and any `password=` query value
+ * replaced by `***`. Works on invalid URLs too (`redis//u:pw@h`, `u:pw@h`): those are exactly the ones an
+ * error message shows. Text without credentials comes back unchanged.
  */
 export function redactCredentials(value: string): string {
-  let out = value;
-  const at = out.lastIndexOf('@');
-  if (at >= 0) {
-    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/+/.exec(out)?.[0] ?? '';
-    const start = scheme.length <= at ? scheme.length : 0;
-    out = `${out.slice(0, start)}(hidden)${out.slice(at)}`;
-  }
-  return out.replace(/([?&;]\s*(?:password|pass|pwd|auth)\s*=)[^&;#]*/gi, '$1(hidden)');
+  return value
+    .replace(
+      /^(.*?\/\/|[A-Za-z][A-Za-z0-9+.-]*:\/*)?(\S*)@/,
+      (_m, prefix: string | undefined, auth: string) => {
+        const colon = auth.indexOf(':');
+        return `${prefix ?? ''}${colon < 0 ? '***' : `${auth.slice(0, colon)}:***`}@`;
+      },
+    )
+    .replace(/([?&;]\s*(?:password|pass|pwd|auth)\s*=)[^&;#]*/gi, '$1***');
 }
