@@ -6,7 +6,8 @@
 #   - certs/: a CA and a server certificate for 127.0.0.1/localhost (openssl); clients need no certificate;
 #   - secrets/<user>.password (mode 600): random passwords; the ACL file holds only their SHA-256;
 #   - users: `default` off (no unauthenticated access), `admin` (everything), `bulwark` limited to keys and
-#     channels matching $REDIS_TLS_KEY_PATTERN (bulwark:*) and without @dangerous commands (FLUSHALL, KEYS...);
+#     channels matching $REDIS_TLS_KEY_PATTERN (bulwark:*) and without @dangerous commands (FLUSHALL, KEYS...),
+#     `guard` (withdrawal services) that may only read the breaker's state keys under that pattern;
 #   - env: the port, a rediss:// URL for the bulwark user and the file paths, for tests and `source`.
 # No persistence (--save '' --appendonly no): a restart starts empty. Environment: REDIS_TLS_PORT (free port).
 set -euo pipefail
@@ -17,7 +18,7 @@ SECRETS="$RUN/secrets"
 PIDFILE="$RUN/redis.pid"
 ENVFILE="$RUN/env"
 PATTERN="${REDIS_TLS_KEY_PATTERN:-bulwark:*}"
-USERS=(admin bulwark)
+USERS=(admin bulwark guard)
 
 say() { printf '[redis-tls] %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -62,6 +63,9 @@ make_acl() {
       echo "user admin on #$(hash admin) ~* &* +@all"
       # +info: ioredis's ready check asks for INFO; it reveals server facts, no data.
       echo "user bulwark on #$(hash bulwark) resetkeys ~$PATTERN resetchannels &$PATTERN +@all -@dangerous +info"
+      # What libs/withdrawal-guard reads (MGET of state:<scope>, SMEMBERS of scopes), read-only: a leaked
+      # guard credential cannot write a snapshot that opens the gates.
+      echo "user guard on #$(hash guard) resetkeys %R~$PATTERN{breaker}:state:* %R~$PATTERN{breaker}:scopes resetchannels -@all +auth +hello +ping +info +mget +get +smembers"
     } >"$RUN/users.acl"
   )
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { commonEnvSchema, loadConfig, redisConnection, type Env } from '../../libs/config';
 import { RuleEngine } from '../../libs/engine';
 import { EventFactory, sourced } from '../../libs/engine/synthetic-traffic';
+import { breakerKeys } from '../../libs/keys';
 import { silentLogger } from '../../libs/logger';
 import { createRedis, deleteByPrefix, redisAnswers, type Redis } from '../../libs/redis';
 import { parseRulesConfig } from '../../libs/rules';
@@ -73,6 +74,20 @@ describe('Redis over TLS with an ACL user', () => {
     await expect(redis.get(`x${prefix}:k`)).rejects.toThrow(/NOPERM/);
     await expect(redis.flushall()).rejects.toThrow(/NOPERM/);
     await expect(redis.keys('*')).rejects.toThrow(/NOPERM/);
+  });
+
+  it('gives the withdrawal services a guard user that reads the breaker state and writes nothing', async () => {
+    const state = breakerKeys(prefix).state('global');
+    await connect().set(state, '{"scope":"global","state":"halted"}');
+    const guard = connect({
+      BULWARK_REDIS_URL: server.env.REDIS_TLS_URL!.replace('bulwark@', 'guard@'),
+      BULWARK_REDIS_PASSWORD_FILE: server.env.REDIS_TLS_GUARD_PASSWORD_FILE,
+    });
+    expect(await guard.mget(state)).toEqual(['{"scope":"global","state":"halted"}']);
+    await expect(guard.set(state, '{"scope":"global","state":"open"}')).rejects.toThrow(/NOPERM/);
+    await expect(guard.del(state)).rejects.toThrow(/NOPERM/);
+    await expect(guard.get(`${prefix}:k`)).rejects.toThrow(/NOPERM/);
+    await expect(guard.eval('return 1', 0)).rejects.toThrow(/NOPERM/);
   });
 
   it('refuses a TLS connection without the ACL user (the default user is off)', async () => {
