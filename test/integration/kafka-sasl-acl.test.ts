@@ -5,6 +5,8 @@ import pino from 'pino';
 import { commonEnvSchema, kafkaSecurity, loadConfig, type Env } from '../../libs/config';
 import { KafkaClient, topicDeclarations, topicNames, type OutRecord } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
+import { readAll, startDetector } from '../helpers/detector';
+import { cleanRedis, testRedis, uniquePrefix, waitFor } from '../helpers/env';
 import { scriptedService, type ScriptedService } from '../helpers/secure-services';
 
 /**
@@ -88,6 +90,38 @@ describe('Kafka with SASL_SSL and ACLs', () => {
     await expect(send(detector, [record(topics.flags, 'user-1')])).resolves.toBeUndefined();
     await expect(send(detector, [record(topics.control, 'global')])).rejects.toThrow(/authoriz/i);
     await expect(send(detector, [record(AUDIT_TOPIC, 'global')])).rejects.toThrow(/authoriz/i);
+  });
+
+  it('runs the detector service as the detector principal: reads input, writes the DLQ, commits offsets', async () => {
+    const prefix = uniquePrefix('sasl-detector');
+    const marker = `not json ${prefix}`;
+    const admin = client('admin');
+    await send(admin, [{ topic: topics.auth, key: 'u-sasl', value: marker }]);
+    const { detector, started } = startDetector(prefix, {
+      BULWARK_KAFKA_BROKERS: broker.env.KAFKA_SECURE_BROKERS!,
+      BULWARK_TOPIC_PREFIX: '',
+      BULWARK_DETECTOR_GROUP: `bulwark-detector-${prefix}`,
+      BULWARK_KAFKA_SSL_CA_FILE: broker.env.KAFKA_SECURE_CA_FILE!,
+      BULWARK_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      BULWARK_KAFKA_SASL_USERNAME: 'detector',
+      BULWARK_KAFKA_SASL_PASSWORD_FILE: broker.env.KAFKA_SECURE_DETECTOR_PASSWORD_FILE!,
+    });
+    const redis = testRedis();
+    try {
+      await started;
+      const dead = await readAll(admin, [topics.dlq(topics.auth)], (msgs) =>
+        msgs.some((m) => m.value?.value === marker),
+      );
+      expect(dead.find((m) => m.value?.value === marker)?.value).toMatchObject({ sourceTopic: topics.auth });
+      await waitFor(async () => {
+        const committed = await admin.committedOffsets(`bulwark-detector-${prefix}`, topics.auth);
+        return [...committed.values()].some((o) => Number(o) > 0);
+      });
+    } finally {
+      await detector.stop();
+      await cleanRedis(redis, prefix);
+      redis.disconnect();
+    }
   });
 
   it('turns away the breaker principal with a wrong password, and never logs the password', async () => {
