@@ -166,6 +166,8 @@ add_acls() {
   acl "$port" --allow-principal User:detector --operation Write --topic "$flags" --topic "$auth.dlq" --topic "$wallet.dlq"
   acl "$port" --allow-principal User:breaker --operation Read --resource-pattern-type prefixed --group bulwark-breaker
   acl "$port" --allow-principal User:detector --operation Read --resource-pattern-type prefixed --group bulwark-detector
+  # The breaker's stall watch reads the detector group's committed offsets.
+  acl "$port" --allow-principal User:breaker --operation Describe --resource-pattern-type prefixed --group bulwark-detector
   touch "$RUN/acls.done"
 }
 
