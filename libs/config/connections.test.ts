@@ -2,7 +2,7 @@ import { ConfigError } from '../errors';
 import {
   connectionEnvSchema,
   kafkaSecurity,
-  redactCredentials,
+  redactUrl,
   redisConnection,
   type ConnectionEnv,
   type ReadText,
@@ -167,7 +167,7 @@ describe('redisConnection', () => {
   });
 });
 
-describe('redactCredentials', () => {
+describe('redactUrl', () => {
   it.each([
     ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
     ['rediss://user:pw@host:6380/0', 'rediss://user:***@host:6380/0'],
@@ -179,6 +179,6 @@ describe('redactCredentials', () => {
     ['redis://host/?db=1&password=pw', 'redis://host/?db=1&password=***'],
     ['not a url @ all', 'not a url @ all'],
   ])('%s -> %s', (input, output) => {
-    expect(redactCredentials(input)).toBe(output);
+    expect(redactUrl(input)).toBe(output);
   });
 });

@@ -126,7 +126,7 @@ export function redisConnection(
   read: ReadText = readUtf8,
 ): RedisConnection {
   const url = env.BULWARK_REDIS_URL;
-  const shownUrl = redactCredentials(url);
+  const shownUrl = redactUrl(url);
   const tls = url.startsWith('rediss://');
   const conn: RedisConnection = { url };
   const caFile = env.BULWARK_REDIS_TLS_CA_FILE;
@@ -165,7 +165,7 @@ function urlPassword(url: string): string {
  * replaced by `***`. Works on invalid URLs too (`redis//u:pw@h`, `u:pw@h`): those are exactly the ones an
  * error message shows. Text without credentials comes back unchanged.
  */
-export function redactCredentials(value: string): string {
+export function redactUrl(value: string): string {
   return value
     .replace(
       /^(.*?\/\/|[A-Za-z][A-Za-z0-9+.-]*:\/*)?(\S*)@/,

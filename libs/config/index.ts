@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors';
-import { connectionEnvShape, redactCredentials } from './connections';
+import { connectionEnvShape, redactUrl } from './connections';
 
 export * from './connections';
 
@@ -22,19 +22,8 @@ export function formatIssue(issue: z.core.$ZodIssue, source: Env | Record<string
       ? '(unset)'
       : SECRET_PATTERN.test(name)
         ? '(hidden)'
-        : JSON.stringify(redactCredentials(String(raw)));
+        : JSON.stringify(redactUrl(String(raw)));
   return `${name}=${shown}: ${issue.message}`;
-}
-
-/**
- * A URL's credentials replaced by `***` (`redis://user:***@host:6379`), so an error can name the address
- * without echoing the password. Text that is not a URL with credentials comes back unchanged.
- */
-export function redactUrl(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
-    const colon = auth.indexOf(':');
-    return `${scheme}${colon < 0 ? '***' : `${auth.slice(0, colon)}:***`}@`;
-  });
 }
 
 /** Parses `env` with `schema`; throws a ConfigError whose message is one line per bad variable. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { commonEnvSchema, loadConfig, redisConnection, type Env } from '../../libs/config';
+import { requireRedisReachable } from '../../libs/config/reachable';
 import { RuleEngine } from '../../libs/engine';
 import { EventFactory, sourced } from '../../libs/engine/synthetic-traffic';
 import { breakerKeys } from '../../libs/keys';
@@ -50,6 +51,19 @@ describe('Redis over TLS with an ACL user', () => {
     expect(await redis.acl('WHOAMI')).toBe('bulwark');
     await redis.set(`${prefix}:k`, 'v');
     expect(await redis.get(`${prefix}:k`)).toBe('v');
+  });
+
+  it('passes the start-up reachability check the services run, with the whole connection', async () => {
+    const cfg = loadConfig(commonEnvSchema, {
+      BULWARK_REDIS_URL: server.env.REDIS_TLS_URL,
+      BULWARK_REDIS_TLS_CA_FILE: server.env.REDIS_TLS_CA_FILE,
+      BULWARK_REDIS_PASSWORD_FILE: server.env.REDIS_TLS_BULWARK_PASSWORD_FILE,
+    });
+    await expect(requireRedisReachable(redisConnection(cfg), { timeoutMs: 2000 })).resolves.toBeUndefined();
+    // The URL alone (no password, no CA) is refused, and the message names the variable.
+    await expect(requireRedisReachable(cfg.BULWARK_REDIS_URL, { timeoutMs: 2000 })).rejects.toThrow(
+      /BULWARK_REDIS_URL=rediss:\/\/\*\*\*@127\.0\.0\.1/,
+    );
   });
 
   it('is enough for the rule engine: scripts load and run under the prefix', async () => {
