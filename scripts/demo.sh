@@ -8,8 +8,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "installing what is missing (Debian packages, npm ci) and building"
+say "installing what is missing (Debian packages, Node 22+, npm ci) and building"
 bash scripts/tools.sh
+# shellcheck source=node.sh
+source scripts/node.sh
+say "using node $(node --version) at $(command -v node)"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 npm run -s build
 

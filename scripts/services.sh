@@ -5,6 +5,8 @@
 # Logs and pid files live under .cache/services/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=node.sh
+source "$ROOT/scripts/node.sh"
 RUN="${BULWARK_CACHE:-$ROOT/.cache}/services"
 mkdir -p "$RUN"
 say() { printf '[services] %s\n' "$*" >&2; }

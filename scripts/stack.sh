@@ -4,6 +4,8 @@
 #   scripts/stack.sh down   - stop the services Bulwark started (Kafka, Redis if it started it, demo services)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=node.sh
+source "$ROOT/scripts/node.sh"
 case "${1:-}" in
   up)
     "$ROOT/scripts/redis.sh" start
@@ -14,6 +16,9 @@ case "${1:-}" in
     "$ROOT/scripts/services.sh" stop all 2>/dev/null || true
     "$ROOT/scripts/kafka.sh" stop
     "$ROOT/scripts/redis.sh" stop
+    # The secured test broker and TLS Redis, if a test left them running.
+    "$ROOT/scripts/kafka-secure.sh" stop 2>/dev/null || true
+    "$ROOT/scripts/redis-tls.sh" stop 2>/dev/null || true
     ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac

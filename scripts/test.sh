@@ -4,6 +4,9 @@
 # BULWARK_UNIT_ONLY=1 runs only the fast part (no services needed).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=node.sh
+source scripts/node.sh
+echo "[test] node $(node --version) at $(command -v node)" >&2
 step() { printf '\n== %s\n' "$*"; }
 step build;        npm run -s build
 step typecheck;    npx tsc -p tsconfig.json --noEmit

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors';
+import { connectionEnvShape, redactUrl } from './connections';
+
+export * from './connections';
 
 /**
  * Configuration comes from environment variables, validated once at start-up (raw -> validated, after
@@ -8,7 +11,7 @@ import { ConfigError } from '../errors';
  */
 export type Env = Record<string, string | undefined>;
 
-/** Secrets are never echoed back in error messages. */
+/** Secrets are never echoed back in error messages, nor are credentials inside a URL (even an invalid one). */
 const SECRET_PATTERN = /(TOKEN|SECRET|PASSWORD|HASH|KEY)$/i;
 
 export function formatIssue(issue: z.core.$ZodIssue, source: Env | Record<string, unknown>): string {
@@ -21,17 +24,6 @@ export function formatIssue(issue: z.core.$ZodIssue, source: Env | Record<string
         ? '(hidden)'
         : JSON.stringify(redactUrl(String(raw)));
   return `${name}=${shown}: ${issue.message}`;
-}
-
-/**
- * A URL's credentials replaced by `***` (`redis://user:***@host:6379`), so an error can name the address
- * without echoing the password. Text that is not a URL with credentials comes back unchanged.
- */
-export function redactUrl(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
-    const colon = auth.indexOf(':');
-    return `${scheme}${colon < 0 ? '***' : `${auth.slice(0, colon)}:***`}@`;
-  });
 }
 
 /** Parses `env` with `schema`; throws a ConfigError whose message is one line per bad variable. */
@@ -120,6 +112,7 @@ export const commonEnvSchema = z.object({
       isRedisUrl,
       'must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379 (port 1-65535)',
     ),
+  ...connectionEnvShape,
   BULWARK_KEY_PREFIX: keyPrefix('bulwark'),
   BULWARK_TOPIC_PREFIX: z
     .string()

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { BulwarkError, StateStoreError, errorMessage } from '../errors';
 import { silentLogger } from '../logger';
 import { createRedis } from '../redis';
-import { redactUrl } from './index';
+import { redactUrl, type RedisConnection } from './index';
 
 /**
  * Start-up checks that the configured Kafka brokers and Redis can be reached, so a wrong or down address
@@ -58,12 +58,20 @@ export async function requireKafkaReachable(brokers: string[], opts: ReachOption
   );
 }
 
-/** Resolves once Redis at `url` answers PING; else throws an UnreachableError (the password never shown). */
-export async function requireRedisReachable(url: string, opts: ReachOptions = {}): Promise<void> {
+/**
+ * Resolves once Redis answers PING; else throws an UnreachableError (the password never shown). Takes the
+ * URL alone or the whole connection (TLS CA, ACL password from its file: libs/config redisConnection).
+ */
+export async function requireRedisReachable(
+  target: string | RedisConnection,
+  opts: ReachOptions = {},
+): Promise<void> {
+  const connection: RedisConnection = typeof target === 'string' ? { url: target } : target;
+  const url = connection.url;
   const variable = opts.variable ?? 'BULWARK_REDIS_URL';
   let last = 'no answer';
   const redis = createRedis({
-    url,
+    ...connection,
     logger: silentLogger(),
     commandTimeoutMs: opts.timeoutMs ?? 3000,
     onError: (err) => {

@@ -5,6 +5,7 @@ import {
   type Admin,
   type Consumer,
   type EachBatchPayload,
+  type KafkaConfig,
   type LogEntry,
   type Producer,
 } from 'kafkajs';
@@ -34,11 +35,22 @@ export interface OutRecord {
   partition?: number;
 }
 
+/** SASL mechanisms Bulwark accepts; PLAIN only over TLS (libs/config refuses it otherwise). */
+export type SaslMechanism = 'scram-sha-256' | 'scram-sha-512' | 'plain';
+
+/** How to reach a secured cluster. Absent parts mean PLAINTEXT and no SASL. */
+export interface KafkaSecurity {
+  /** TLS to every broker; `ca` (PEM) replaces the system roots when given. */
+  tls?: { ca?: string[] };
+  sasl?: { mechanism: SaslMechanism; username: string; password: string };
+}
+
 export interface KafkaClientOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
   connectionTimeoutMs?: number;
+  security?: KafkaSecurity;
 }
 
 export class KafkaClient {
@@ -50,6 +62,7 @@ export class KafkaClient {
       clientId: opts.clientId,
       brokers: opts.brokers,
       connectionTimeout: opts.connectionTimeoutMs ?? 3000,
+      ...kafkajsSecurity(opts.security),
       requestTimeout: 30000,
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
       logLevel: KafkaLogLevel.WARN,
@@ -158,6 +171,23 @@ export class KafkaClient {
       return out;
     });
   }
+}
+
+/** The kafkajs form of `security`: `ssl` and `sasl` are left out when unused, as kafkajs expects. */
+function kafkajsSecurity(security: KafkaSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (security?.tls) out.ssl = security.tls.ca ? { ca: security.tls.ca } : true;
+  const sasl = security?.sasl;
+  if (sasl) {
+    const { username, password } = sasl;
+    out.sasl =
+      sasl.mechanism === 'plain'
+        ? { mechanism: 'plain', username, password }
+        : sasl.mechanism === 'scram-sha-256'
+          ? { mechanism: 'scram-sha-256', username, password }
+          : { mechanism: 'scram-sha-512', username, password };
+  }
+  return out;
 }
 
 export class BulwarkProducer {

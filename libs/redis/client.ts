@@ -4,7 +4,12 @@ import type { Logger } from '../logger';
 export type { Redis };
 
 export interface RedisClientOptions {
+  /** `redis://` or `rediss://` (TLS), with an ACL user as `rediss://user@host:port`. */
   url: string;
+  /** The ACL user's password when it is not in the URL (libs/config reads it from a file). */
+  password?: string;
+  /** TLS settings for a `rediss://` URL; `ca` (PEM) replaces the system roots when given. */
+  tls?: { ca?: string[] };
   logger: Logger;
   /** Per-command timeout; a command that exceeds it rejects, and the caller pauses and retries. */
   commandTimeoutMs?: number;
@@ -24,8 +29,9 @@ export function createRedis(opts: RedisClientOptions): Redis {
     connectTimeout: 3000,
     lazyConnect: false,
     retryStrategy: (times) => Math.min(200 * times, 2000),
+    ...(opts.tls?.ca === undefined ? {} : { tls: { ca: opts.tls.ca } }),
   };
-  const client = new Redis(opts.url, options);
+  const client = new Redis(withPassword(opts.url, opts.password), options);
   let lastLogged = 0;
   client.on('error', (err: Error) => {
     opts.onError?.(err);
@@ -36,6 +42,18 @@ export function createRedis(opts: RedisClientOptions): Redis {
     }
   });
   return client;
+}
+
+/**
+ * The URL with `password` as its user-info password: ioredis lets a URL's (empty) password win over the
+ * `password` option, so a `rediss://user@host` URL would otherwise authenticate without one.
+ */
+function withPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const u = new URL(url);
+  // Encoded first: the setter leaves "%" alone, and ioredis decodes what it finds.
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
 
 /** True when Redis answers PING within the command timeout. */

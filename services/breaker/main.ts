@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { loadConfigOrExit } from '../../libs/config';
 import { httpServerSettings } from '../../libs/config/http';
+import { kafkaSecurity, loadConfigOrExit, redisConnection } from '../../libs/config';
 import { requireKafkaReachable, requireRedisReachable } from '../../libs/config/reachable';
 import { loadBreakerConfig } from '../../libs/breaker';
 import { ConfigError, errorMessage } from '../../libs/errors';
@@ -45,8 +45,11 @@ async function main(): Promise<void> {
   });
   configOrExit(() => httpServerSettings(env)); // a bad BULWARK_HTTP_* value or TLS file: stop before connecting
   // An unreachable broker or Redis is one line naming the variable, not minutes of client retries.
+  // Transport settings first: a bad one is a configuration error, whatever is reachable.
+  configOrExit(() => kafkaSecurity(env));
+  const redisTarget = configOrExit(() => redisConnection(env));
   await requireKafkaReachable(env.BULWARK_KAFKA_BROKERS);
-  await requireRedisReachable(env.BULWARK_REDIS_URL);
+  await requireRedisReachable(redisTarget);
   const logger = rootLogger(env.BULWARK_LOG_LEVEL);
 
   const running: { service?: RunningBreakerService } = {};

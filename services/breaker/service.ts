@@ -1,6 +1,7 @@
 import { Breaker, type BreakerConfig } from '../../libs/breaker';
 import { httpServerSettings } from '../../libs/config/http';
 import { StateEpoch } from '../../libs/engine';
+import { kafkaSecurity, redisConnection } from '../../libs/config';
 import { errorMessage } from '../../libs/errors';
 import { ServiceHttp } from '../../libs/http/server';
 import { KafkaClient, topicDeclarations, topicNames, type BatchConsumer } from '../../libs/kafka';
@@ -60,7 +61,7 @@ export async function startBreakerService(
   registry.removeSingleMetric('bulwark_detector_last_progress_timestamp_seconds');
 
   const redis = createRedis({
-    url: env.BULWARK_REDIS_URL,
+    ...redisConnection(env),
     logger: componentLogger('redis', root),
     onError: () => redisErrors.inc({ component: 'breaker' }),
   });
@@ -68,6 +69,7 @@ export async function startBreakerService(
     brokers: env.BULWARK_KAFKA_BROKERS,
     clientId: `${env.BULWARK_KAFKA_CLIENT_ID}-breaker`,
     logger: componentLogger('kafka', root),
+    security: kafkaSecurity(env),
   });
   const topics = topicNames(env.BULWARK_TOPIC_PREFIX);
   await kafka.ensureTopics(topicDeclarations(topics, env.BULWARK_PARTITIONS));

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
-import { loadConfig } from '../../libs/config';
+import { kafkaSecurity, loadConfig, redisConnection, type ConnectionEnv } from '../../libs/config';
 import {
   UnreachableError,
   describeLostDependency,
@@ -46,12 +46,13 @@ export async function run(argv: string[]): Promise<number> {
 /** What this run connected to, so a failure mid-run can name the variable of what went away. */
 const deps: { redisUrl?: string; redisProblem?: string; brokers?: string[] } = {};
 
-/** Redis at `url`, once it answers (else one line naming BULWARK_REDIS_URL, exit 1). */
-async function connectRedis(url: string): Promise<Redis> {
-  await requireRedisReachable(url);
-  deps.redisUrl = url;
+/** Redis as the env says (TLS, ACL user), once it answers (else one line naming BULWARK_REDIS_URL, exit 1). */
+async function connectRedis(env: ConnectionEnv & { BULWARK_REDIS_URL: string }): Promise<Redis> {
+  const connection = redisConnection(env);
+  await requireRedisReachable(connection);
+  deps.redisUrl = connection.url;
   const redis = createRedis({
-    url,
+    ...connection,
     logger: silentLogger(),
     onError: (err) => {
       deps.redisProblem = (err as NodeJS.ErrnoException).code ?? err.message;
@@ -114,7 +115,7 @@ async function replay(argv: string[]): Promise<number> {
     if (problem) throw new ConfigError(`--namespace ${values.namespace} ${problem}`);
     const config = loadReplayConfig(values.config);
     const input = await openLog(positionals[0]!);
-    const redis = await connectRedis(env.BULWARK_REDIS_URL);
+    const redis = await connectRedis(env);
     try {
       const result = await replayInProcess(readLines(input), {
         redis,
@@ -139,13 +140,15 @@ async function replay(argv: string[]): Promise<number> {
   refuseLiveTopics(topics, values.live ?? false);
   const config = loadReplayConfig(values.config);
   const input = await openLog(positionals[0]!);
+  kafkaSecurity(env); // a bad transport setting is a configuration error, before any connection
   await requireKafkaReachable(env.BULWARK_KAFKA_BROKERS);
   deps.brokers = env.BULWARK_KAFKA_BROKERS;
-  const redis = await connectRedis(env.BULWARK_REDIS_URL);
+  const redis = await connectRedis(env);
   const kafka = new KafkaClient({
     brokers: env.BULWARK_KAFKA_BROKERS,
     clientId: 'bulwark-replay',
     logger: silentLogger(),
+    security: kafkaSecurity(env),
   });
   try {
     // Read-only use of the live namespace: how many decisions the running detector still has pending.
@@ -193,7 +196,7 @@ async function backtest(argv: string[]): Promise<number> {
   const env = loadConfig(inProcessEnvSchema);
   const [a, b] = [loadReplayConfig(configs[0]), loadReplayConfig(configs[1])];
   await openLog(file).then((s) => s.destroy()); // fail early on a missing file
-  const redis = await connectRedis(env.BULWARK_REDIS_URL);
+  const redis = await connectRedis(env);
   try {
     const runA = await replayInProcess(readLines(await openLog(file)), {
       redis,

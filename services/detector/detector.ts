@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { kafkaSecurity, redisConnection } from '../../libs/config';
 import { StateStoreError, errorMessage } from '../../libs/errors';
 import { RuleEngine, ProgressTracker, StateEpoch, type Flag, type SourcedEvent } from '../../libs/engine';
 import {
@@ -86,9 +87,10 @@ export class Detector {
       brokers: deps.config.BULWARK_KAFKA_BROKERS,
       clientId: `${deps.config.BULWARK_KAFKA_CLIENT_ID}-detector`,
       logger: componentLogger('kafka', this.log),
+      security: kafkaSecurity(deps.config),
     });
     this.redis = createRedis({
-      url: deps.config.BULWARK_REDIS_URL,
+      ...redisConnection(deps.config),
       logger: componentLogger('redis', this.log),
       onError: () => this.redisErrors.errors.inc({ component: 'detector' }),
     });

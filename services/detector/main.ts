@@ -1,5 +1,5 @@
-import { loadConfigOrExit } from '../../libs/config';
 import { httpServerSettings } from '../../libs/config/http';
+import { kafkaSecurity, loadConfigOrExit, redisConnection } from '../../libs/config';
 import { requireKafkaReachable, requireRedisReachable } from '../../libs/config/reachable';
 import { ServiceHttp } from '../../libs/http/server';
 import { componentLogger, rootLogger } from '../../libs/logger';
@@ -26,8 +26,10 @@ async function main(): Promise<void> {
     throw err;
   }
   // An unreachable broker or Redis is one line naming the variable, not minutes of client retries.
+  // Transport settings first: a bad one is a configuration error, whatever is reachable.
+  kafkaSecurity(config);
   await requireKafkaReachable(config.BULWARK_KAFKA_BROKERS);
-  await requireRedisReachable(config.BULWARK_REDIS_URL);
+  await requireRedisReachable(redisConnection(config));
   const logger = rootLogger(config.BULWARK_LOG_LEVEL);
   const registry = createRegistry('detector');
   const detector = new Detector({ config, rules, registry, logger });
