@@ -9,7 +9,9 @@ import { AuthFailureLimiter } from './auth-limiter';
 import type { BreakerEnv } from './config';
 import { controlPublisher, readControlSnapshots } from './control-topic';
 import { intakeFlags } from './flag-intake';
-import type { OperatorRegistry } from './operators';
+import type { JwtOperators } from './jwt-operators';
+import { OperatorFile } from './operator-file';
+import type { OperatorVerifier } from './operators';
 import { registerBreakerRoutes } from './routes';
 import { StallMonitor } from './stall-watch';
 
@@ -36,9 +38,10 @@ export interface RunningBreakerService {
  */
 export async function startBreakerService(
   env: BreakerEnv,
-  operators: OperatorRegistry,
+  operators: OperatorVerifier,
   triggers: BreakerConfig,
   root: Logger,
+  identity: { jwt?: JwtOperators } = {},
 ): Promise<RunningBreakerService> {
   const config = withStallOverride(triggers, env.BULWARK_STALL_MS);
   const logger = componentLogger('breaker', root);
@@ -147,10 +150,27 @@ export async function startBreakerService(
   registerBreakerRoutes(http, {
     breaker,
     operators,
-    limiter: new AuthFailureLimiter(env.BULWARK_AUTH_FAILURES_PER_MIN),
+    ...identity,
+    limiter: new AuthFailureLimiter({
+      perClient: env.BULWARK_AUTH_FAILURES_PER_MIN,
+      global: env.BULWARK_AUTH_FAILURES_GLOBAL_PER_MIN,
+    }),
     logger: componentLogger('api', root),
     metrics,
   });
+  if (operators instanceof OperatorFile) {
+    const opsLog = componentLogger('operators', root);
+    operators.watch(env.BULWARK_OPERATORS_RELOAD_MS, (r) => {
+      metrics.operatorReloads.inc({ outcome: r.outcome });
+      if (r.outcome === 'changed')
+        opsLog.warn({ trigger: r.trigger, operators: r.names }, 'operators reloaded');
+      else if (r.outcome === 'error')
+        opsLog.error(
+          { trigger: r.trigger, err: r.error },
+          'operators file rejected; the previous list stays',
+        );
+    });
+  }
 
   // Housekeeping: gauges follow changes other instances make, failed publishes are retried, and a global
   // snapshot that vanished (Redis lost its data) is restored from the control topic.
@@ -180,6 +200,7 @@ export async function startBreakerService(
     {
       port,
       operators: operators.names,
+      jwtOperators: identity.jwt !== undefined,
       triggers: config.triggers.map((t) => t.id),
       restored: restore.length,
     },
@@ -192,6 +213,7 @@ export async function startBreakerService(
     stop: async () => {
       stopping = true;
       clearInterval(timer);
+      if (operators instanceof OperatorFile) operators.stop();
       await monitor?.stop();
       await consumer.stop();
       consumerRunning = false;
