@@ -15,10 +15,11 @@ describe('demo operators', () => {
     const shim = path.join(dir, 'bin');
     const argvLog = path.join(dir, 'argv.log');
     fs.mkdirSync(shim);
-    for (const [name, real] of [
+    const shims: [string, string][] = [
       ['node', process.execPath],
       ['cat', execFileSync('sh', ['-c', 'command -v cat']).toString().trim()],
-    ])
+    ];
+    for (const [name, real] of shims)
       fs.writeFileSync(
         path.join(shim, name),
         `#!/bin/sh\nprintf '%s\\n' "${name} $*" >>'${argvLog}'\nexec '${real}' "$@"\n`,
