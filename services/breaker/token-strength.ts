@@ -1,7 +1,7 @@
 /**
  * Refuses operator tokens that are plainly weak. A string's real entropy cannot be measured, only bounded
  * from above: this estimate (length times the Shannon entropy of its characters) rejects short tokens,
- * repeated characters and pieces, runs like "abcdef" and small alphabets; not a long passphrase of
+ * repeated characters and pieces, runs like "abcdefgh" and small alphabets; not a long passphrase of
  * dictionary words. Tokens hash-token
  * generates (32 random bytes, about 200 bits by this estimate) always pass; the rule is for given tokens.
  */
@@ -15,7 +15,7 @@ export function tokenWeakness(token: string): string | null {
   if (!/^[\x21-\x7e]+$/.test(token))
     return 'the token must be printable ASCII without spaces (letters, digits, punctuation)';
   if (repeatsItself(token))
-    return 'the token repeats itself (a run of 6 equal or consecutive characters, or a 6-character piece twice)';
+    return 'the token repeats itself (a run of 8 equal or consecutive characters, or an 8-character piece twice)';
   const bits = estimatedBits(token);
   if (bits < MIN_TOKEN_BITS)
     return `the token is too predictable (about ${Math.floor(bits)} bits by character statistics; at least ${MIN_TOKEN_BITS} are needed)`;
@@ -34,9 +34,9 @@ export function estimatedBits(token: string): number {
   return perChar * token.length;
 }
 
-const PIECE = 6;
+const PIECE = 8;
 
-/** A repeated 6-character piece or a run of 6 equal or consecutive characters (random tokens have neither). */
+/** A repeated 8-character piece or a run of 8 equal or consecutive characters (random tokens have neither). */
 function repeatsItself(token: string): boolean {
   const seen = new Set<string>();
   for (let i = 0; i + PIECE <= token.length; i++) {
