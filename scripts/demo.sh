@@ -22,16 +22,14 @@ bash scripts/stack.sh up
 DEMO="$ROOT/.cache/demo"
 mkdir -p "$DEMO"
 RUN_ID="demo-$(date +%s)"
-# Two demo operators (tokens printed below); only their salted hashes reach the breaker.
-TOKEN_A="$(node -e 'console.log(require("crypto").randomBytes(18).toString("base64url"))')"
-TOKEN_B="$(node -e 'console.log(require("crypto").randomBytes(18).toString("base64url"))')"
-OPS="$(node dist/services/breaker/hash-token.js alice "$TOKEN_A"),$(node dist/services/breaker/hash-token.js bob "$TOKEN_B")"
+# Two demo operators: tokens in mode-600 files under .cache/demo/operators, never in argv, env or logs.
+OPS_DIR="$(bash scripts/demo-operators.sh "$DEMO/operators")"
 cat >"$DEMO/env" <<ENV
 export BULWARK_KEY_PREFIX=$RUN_ID
 export BULWARK_TOPIC_PREFIX=$RUN_ID.
 export BULWARK_DETECTOR_GROUP=$RUN_ID-detector
 export BULWARK_BREAKER_GROUP=$RUN_ID-breaker
-export BULWARK_OPERATORS='$OPS'
+export BULWARK_OPERATORS_FILE='$OPS_DIR/operators'
 ENV
 # shellcheck disable=SC1091
 source "$DEMO/env"
@@ -55,10 +53,11 @@ cat <<TXT
 
 The stack is still running. Try:
   curl -s 'http://127.0.0.1:8081/v1/withdrawals/status?asset=ETH'
-  curl -s -H 'Authorization: Bearer $TOKEN_A' http://127.0.0.1:8081/v1/breaker/audit
-  curl -s -H 'Authorization: Bearer $TOKEN_A' -X POST -d '{"scope":"global","reason":"attack contained"}' http://127.0.0.1:8081/v1/breaker/resume
-  curl -s -H 'Authorization: Bearer $TOKEN_B' -X POST -d '{"scope":"global","reason":"verified, resuming"}' http://127.0.0.1:8081/v1/breaker/resume
+  curl -s -H @$OPS_DIR/alice.auth http://127.0.0.1:8081/v1/breaker/audit
+  curl -s -H @$OPS_DIR/alice.auth -X POST -d '{"scope":"global","reason":"attack contained"}' http://127.0.0.1:8081/v1/breaker/resume
+  curl -s -H @$OPS_DIR/bob.auth -X POST -d '{"scope":"global","reason":"verified, resuming"}' http://127.0.0.1:8081/v1/breaker/resume
   curl -s http://127.0.0.1:8080/metrics | grep ^bulwark_
+Operator tokens (mode 600): $OPS_DIR/{alice,bob}.token; curl header files: $OPS_DIR/{alice,bob}.auth
 Report: $DEMO/report.json   Log: $DEMO/incident.jsonl   Service logs: .cache/services/
 Stop everything: bash scripts/stack.sh down
 TXT

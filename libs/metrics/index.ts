@@ -122,6 +122,23 @@ export function breakerMetrics(registry: Registry) {
       help: 'Operator requests refused for a missing or wrong token.',
       registers: [registry],
     }),
+    authLimited: new Counter({
+      name: 'bulwark_operator_auth_limited_total',
+      help: 'Failed operator authentications answered 429: over the per-client or the global budget.',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    jwksErrors: new Counter({
+      name: 'bulwark_operator_jwks_errors_total',
+      help: 'Bearer JWTs that could not be checked because the JWKS could not be read (answered 503).',
+      registers: [registry],
+    }),
+    operatorReloads: new Counter({
+      name: 'bulwark_operator_reloads_total',
+      help: 'Reloads of the operators file, by outcome (changed, unchanged, error: the old list stays).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     flagsConsumed: new Counter({
       name: 'bulwark_breaker_flags_consumed_total',
       help: 'Flags the breaker consumed from risk.flags.v1.',

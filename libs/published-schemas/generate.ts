@@ -89,8 +89,11 @@ export function openApiDocument(): JsonObject {
     '400': json('Error', 'Bad request; `field` names the offending field'),
     '401': json('Error', 'Missing or invalid bearer token'),
     '403': json('Error', 'The operator lacks the role'),
-    '429': json('Error', 'Too many failed authentications from this address; see Retry-After'),
-    '503': json('Error', 'The breaker state store is unavailable'),
+    '429': json(
+      'Error',
+      'A failed authentication over the per-client or global limit; see Retry-After (a valid token always passes)',
+    ),
+    '503': json('Error', 'The breaker state store, or the keys that verify operator JWTs, are unavailable'),
   };
   const scopeBody = {
     required: true,

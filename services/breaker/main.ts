@@ -6,6 +6,8 @@ import { loadBreakerConfig } from '../../libs/breaker';
 import { ConfigError, errorMessage } from '../../libs/errors';
 import { rootLogger } from '../../libs/logger';
 import { breakerEnvSchema } from './config';
+import { JwtOperators, jwtSettingsFromEnv } from './jwt-operators';
+import { OperatorFile, requireResumers } from './operator-file';
 import { OperatorRegistry } from './operators';
 import { startBreakerService, type RunningBreakerService } from './service';
 
@@ -25,13 +27,15 @@ function configOrExit<T>(fn: () => T): T {
 async function main(): Promise<void> {
   process.env.BULWARK_SERVICE ??= 'breaker';
   const env = loadConfigOrExit(breakerEnvSchema);
+  const jwtSettings = configOrExit(() => jwtSettingsFromEnv(env));
+  const jwt = jwtSettings ? configOrExit(() => new JwtOperators(jwtSettings)) : undefined;
   const operators = configOrExit(() => {
+    const check = requireResumers(jwt !== undefined);
+    if (env.BULWARK_OPERATORS_FILE && !env.BULWARK_OPERATORS)
+      return OperatorFile.load(env.BULWARK_OPERATORS_FILE, check);
+    // Inline (or none, with JWT operators): fixed for the life of the process.
     const ops = OperatorRegistry.fromEnv(env.BULWARK_OPERATORS, env.BULWARK_OPERATORS_FILE);
-    // Without two operators able to resume, the first halt could never be lifted.
-    if (ops.withRole('resume').length < 2)
-      throw new ConfigError(
-        'BULWARK_OPERATORS: at least 2 operators with the resume role are needed (four eyes); make lines with hash-token',
-      );
+    check(ops);
     return ops;
   });
   const triggers = configOrExit(() => {
@@ -68,8 +72,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP re-reads the operators file at once (it is also polled for changes).
+  process.on('SIGHUP', () => {
+    if (operators instanceof OperatorFile) operators.reload('SIGHUP');
+    else logger.warn('SIGHUP: operators come from BULWARK_OPERATORS, which cannot change; nothing reloaded');
+  });
 
-  running.service = await startBreakerService(env, operators, triggers, logger);
+  running.service = await startBreakerService(env, operators, triggers, logger, jwt ? { jwt } : {});
 }
 
 main().catch((err: unknown) => {

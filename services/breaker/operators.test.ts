@@ -3,14 +3,15 @@ import { OperatorRegistry, hashToken, newOperatorLine } from './operators';
 
 describe('operator tokens', () => {
   const alice = newOperatorLine('alice');
-  const bob = newOperatorLine('bob', 'a-given-token-that-is-long-enough', 'halt+audit');
+  const bobToken = 'Given-tOken_for.bob:9f3Kq7Zx2LmW8rTv5NcYp4Hs';
+  const bob = newOperatorLine('bob', bobToken, 'halt+audit');
   const registry = OperatorRegistry.parse(`${alice.line}\n# comment\n${bob.line}`, 'BULWARK_OPERATORS');
 
   it('verifies a token to its operator and roles, and nothing else', () => {
     expect(registry.verify(alice.token)).toMatchObject({ name: 'alice' });
     expect([...registry.verify(alice.token)!.roles].sort()).toEqual(['audit', 'halt', 'resume']);
-    expect(registry.verify('a-given-token-that-is-long-enough')).toMatchObject({ name: 'bob' });
-    expect(registry.verify('a-given-token-that-is-long-enough')!.roles.has('resume')).toBe(false);
+    expect(registry.verify(bobToken)).toMatchObject({ name: 'bob' });
+    expect(registry.verify(bobToken)!.roles.has('resume')).toBe(false);
     for (const wrong of ['', `${alice.token} `, alice.token.slice(1), 'x'.repeat(10_000), bob.line])
       expect(registry.verify(wrong)).toBeNull();
     expect(registry.withRole('resume')).toEqual(['alice']);
@@ -25,6 +26,13 @@ describe('operator tokens', () => {
     expect(again.token).not.toBe(alice.token);
     expect(again.line.split(':')[1]).not.toBe(salt);
     expect(Buffer.from(alice.token, 'base64url')).toHaveLength(32);
+  });
+
+  it('refuses a weak given token without quoting it', () => {
+    expect(() => newOperatorLine('carol', 'a-given-token-that-is-long-enough')).toThrow(
+      /too predictable.*omit the token/,
+    );
+    expect(() => newOperatorLine('carol', 'hunter2')).toThrow(/7 characters; at least 32/);
   });
 
   it('rejects malformed entries naming the variable and entry, never echoing a hash', () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError } from '../../libs/errors';
+import { tokenWeakness } from './token-strength';
 
 /**
  * Operator tokens are configured only as salted hashes: `name:salt:sha256hex(salt + token)[:roles]`.
@@ -21,6 +22,13 @@ export interface Operator {
   roles: ReadonlySet<Role>;
 }
 
+/** What the API needs from a set of static operators: the registry itself, or the reloading file. */
+export interface OperatorVerifier {
+  verify(token: string): Operator | null;
+  readonly names: string[];
+  withRole(role: Role): string[];
+}
+
 interface StoredOperator extends Operator {
   salt: string;
   hash: Buffer;
@@ -29,7 +37,12 @@ interface StoredOperator extends Operator {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 const SALT = /^[A-Za-z0-9+/=_-]{8,128}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
-export const MAX_TOKEN_LENGTH = 512;
+export const MAX_TOKEN_LENGTH = 4096;
+
+/** Whether `name` may be an operator's name (static or from a JWT claim); "breaker" is the service's own. */
+export function isOperatorName(name: string): boolean {
+  return NAME.test(name) && name !== 'breaker';
+}
 
 export function hashToken(salt: string, token: string): string {
   return createHash('sha256')
@@ -37,7 +50,7 @@ export function hashToken(salt: string, token: string): string {
     .digest('hex');
 }
 
-export class OperatorRegistry {
+export class OperatorRegistry implements OperatorVerifier {
   private constructor(private readonly operators: StoredOperator[]) {}
 
   /**
@@ -58,7 +71,7 @@ export class OperatorRegistry {
           `${where} must be name:salt:sha256hex(salt+token)[:roles] (make one with hash-token)`,
         );
       const [name, salt, hash, roles] = parts as [string, string, string, string | undefined];
-      if (!NAME.test(name) || name === 'breaker')
+      if (!isOperatorName(name))
         throw new ConfigError(
           `${where}: name must be 1-64 characters of A-Z a-z 0-9 . _ @ - (not "breaker")`,
         );
@@ -121,12 +134,14 @@ function parseRoles(text: string | undefined, where: string): ReadonlySet<Role> 
   return new Set(roles as Role[]);
 }
 
-/** A new random token and its configuration line. */
+/** A new random token (or a given one, unless weak) and its configuration line. */
 export function newOperatorLine(
   name: string,
   token = randomBytes(32).toString('base64url'),
   roles?: string,
 ): { line: string; token: string } {
+  const weak = tokenWeakness(token);
+  if (weak) throw new ConfigError(`${weak}; omit the token and a random one is made`);
   const salt = randomBytes(16).toString('hex');
   const line = `${name}:${salt}:${hashToken(salt, token)}${roles ? `:${roles}` : ''}`;
   // Round-trip through the parser so a bad name or role fails here, not at the service's start.

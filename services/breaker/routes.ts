@@ -4,17 +4,22 @@ import { StateStoreError } from '../../libs/errors';
 import { HttpError, type HttpRequest, type HttpResponse, type ServiceHttp } from '../../libs/http/server';
 import type { Logger } from '../../libs/logger';
 import type { BreakerMetrics } from '../../libs/metrics';
-import type { AuthFailureLimiter } from './auth-limiter';
-import type { Operator, OperatorRegistry, Role } from './operators';
+import { clientKey, type AuthFailureLimiter } from './auth-limiter';
+import { JwtOperators, type JwtOutcome } from './jwt-operators';
+import { MAX_TOKEN_LENGTH, type Operator, type OperatorVerifier, type Role } from './operators';
 
 /**
- * The breaker's HTTP API (contract section 6). Operators authenticate with `Authorization: Bearer <token>`.
- * Order of checks: rate limit (429), authentication (401), role (403), body (400 naming the field), scope
- * (404). Errors are JSON without stack traces; tokens are never logged.
+ * The breaker's HTTP API (contract section 6). Operators authenticate with `Authorization: Bearer <token>`
+ * (a static token or an OIDC JWT). Order of checks: authentication (401, or 429 for a failure over the
+ * per-client or global limit; 503 when JWT keys cannot be read), role (403), body (400 naming the field),
+ * scope (404). Errors are JSON without stack traces; tokens are never logged.
  */
 export interface BreakerRoutesDeps {
   breaker: Breaker;
-  operators: OperatorRegistry;
+  /** Static operators (tokens as salted hashes); reloaded from a file when one is configured. */
+  operators: OperatorVerifier;
+  /** OIDC/JWT operators, when configured. */
+  jwt?: JwtOperators;
   limiter: AuthFailureLimiter;
   logger: Logger;
   metrics?: BreakerMetrics;
@@ -51,7 +56,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
 
   http.route('POST', '/v1/breaker/halt', (req) =>
     guarded(async () => {
-      const op = authenticate(req, 'halt', deps);
+      const op = await authenticate(req, 'halt', deps);
       const { scope, reason } = scopeAndReason(await req.json());
       const change = await breaker.halt(scope, reason, op.name);
       deps.logger.warn({ operator: op.name, scope, changed: change !== null }, 'operator halt');
@@ -65,7 +70,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
 
   http.route('POST', '/v1/breaker/resume', (req) =>
     guarded(async () => {
-      const op = authenticate(req, 'resume', deps);
+      const op = await authenticate(req, 'resume', deps);
       const { scope, reason } = scopeAndReason(await req.json());
       const r = await breaker.requestResume(scope, reason, op.name);
       deps.logger.warn({ operator: op.name, scope, status: r.status }, 'operator resume request');
@@ -88,7 +93,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
 
   http.route('GET', '/v1/breaker/audit', (req) =>
     guarded(async () => {
-      authenticate(req, 'audit', deps);
+      await authenticate(req, 'audit', deps);
       const raw = req.query.get('limit');
       const limit = raw === null ? 100 : Number(raw);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT)
@@ -101,25 +106,56 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
   );
 }
 
-function authenticate(req: HttpRequest, role: Role, deps: BreakerRoutesDeps): Operator {
-  const address = req.remoteAddress || 'unknown';
-  const wait = deps.limiter.retryAfterSeconds(address);
-  if (wait > 0)
-    throw new HttpError(429, {
-      error: 'too many failed authentications; try again later',
-      retryAfterSeconds: wait,
-    });
+/**
+ * The operator behind the request's bearer token. A valid credential always passes, whatever failed before
+ * it from the same client; the limiter only decides whether a failure is answered 401 or 429. Static
+ * tokens are checked first (a few SHA-256, constant time), then JWTs. Failures are logged only below the
+ * limits, so a flood costs no log line per request.
+ */
+async function authenticate(req: HttpRequest, role: Role, deps: BreakerRoutesDeps): Promise<Operator> {
   const header = req.headers.authorization;
   const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  const op = m ? deps.operators.verify(m[1]!) : null;
-  if (!op) {
-    deps.limiter.recordFailure(address);
-    deps.metrics?.authFailures.inc();
-    deps.logger.warn({ address, presented: m !== null }, 'operator authentication failed');
-    throw new HttpError(401, { error: m ? 'invalid token' : 'missing bearer token' });
+  const checked: JwtOutcome = m ? await verifyToken(m[1]!, deps) : { reason: 'missing bearer token' };
+  if ('operator' in checked) {
+    const op = checked.operator;
+    if (!op.roles.has(role))
+      throw new HttpError(403, { error: `operator ${op.name} lacks the ${role} role` });
+    return op;
   }
-  if (!op.roles.has(role)) throw new HttpError(403, { error: `operator ${op.name} lacks the ${role} role` });
-  return op;
+  if (checked.unavailable) {
+    // Not the client's fault: not counted against it, and never an "allow".
+    deps.metrics?.jwksErrors.inc();
+    deps.logger.error({ reason: checked.reason }, 'cannot verify operator JWTs');
+    throw new HttpError(503, { error: 'operator tokens cannot be verified right now; try again shortly' });
+  }
+  const address = req.remoteAddress || 'unknown';
+  const over = deps.limiter.recordFailure(clientKey(address));
+  deps.metrics?.authFailures.inc();
+  if (over) {
+    deps.metrics?.authLimited.inc({ limit: over.limit });
+    if (over.first)
+      deps.logger.warn(
+        { address, limit: over.limit },
+        'too many failed operator authentications: answering 429 (logged once per episode)',
+      );
+    throw new HttpError(429, {
+      error: 'too many failed authentications; try again later',
+      retryAfterSeconds: over.retryAfterSeconds,
+    });
+  }
+  deps.logger.warn(
+    { address, presented: m !== null, reason: checked.reason },
+    'operator authentication failed',
+  );
+  throw new HttpError(401, { error: m ? 'invalid token' : 'missing bearer token' });
+}
+
+async function verifyToken(token: string, deps: BreakerRoutesDeps): Promise<JwtOutcome> {
+  if (token.length > MAX_TOKEN_LENGTH) return { reason: 'token too long' };
+  const op = deps.operators.verify(token);
+  if (op) return { operator: op };
+  if (deps.jwt && JwtOperators.looksLikeJwt(token)) return deps.jwt.verify(token);
+  return { reason: 'unknown token' };
 }
 
 function scopeAndReason(body: unknown): { scope: string; reason: string } {

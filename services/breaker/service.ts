@@ -19,7 +19,9 @@ import { AuthFailureLimiter } from './auth-limiter';
 import type { BreakerEnv } from './config';
 import { controlPublisher, readControlSnapshots } from './control-topic';
 import { intakeFlags } from './flag-intake';
-import type { OperatorRegistry } from './operators';
+import type { JwtOperators } from './jwt-operators';
+import { OperatorFile } from './operator-file';
+import type { OperatorVerifier } from './operators';
 import { registerBreakerRoutes } from './routes';
 import { StallMonitor } from './stall-watch';
 
@@ -46,9 +48,10 @@ export interface RunningBreakerService {
  */
 export async function startBreakerService(
   env: BreakerEnv,
-  operators: OperatorRegistry,
+  operators: OperatorVerifier,
   triggers: BreakerConfig,
   root: Logger,
+  identity: { jwt?: JwtOperators } = {},
 ): Promise<RunningBreakerService> {
   const config = withStallOverride(triggers, env.BULWARK_STALL_MS);
   const httpSettings = httpServerSettings(env); // before any connection: a bad TLS file stops the start
@@ -166,10 +169,27 @@ export async function startBreakerService(
   registerBreakerRoutes(http, {
     breaker,
     operators,
-    limiter: new AuthFailureLimiter(env.BULWARK_AUTH_FAILURES_PER_MIN),
+    ...identity,
+    limiter: new AuthFailureLimiter({
+      perClient: env.BULWARK_AUTH_FAILURES_PER_MIN,
+      global: env.BULWARK_AUTH_FAILURES_GLOBAL_PER_MIN,
+    }),
     logger: componentLogger('api', root),
     metrics,
   });
+  if (operators instanceof OperatorFile) {
+    const opsLog = componentLogger('operators', root);
+    operators.watch(env.BULWARK_OPERATORS_RELOAD_MS, (r) => {
+      metrics.operatorReloads.inc({ outcome: r.outcome });
+      if (r.outcome === 'changed')
+        opsLog.warn({ trigger: r.trigger, operators: r.names }, 'operators reloaded');
+      else if (r.outcome === 'error')
+        opsLog.error(
+          { trigger: r.trigger, err: r.error },
+          'operators file rejected; the previous list stays',
+        );
+    });
+  }
 
   // Redis lost its data (the epoch marker vanished or was replaced): count it once, alert while operators
   // have not resumed global after it, and halt global (fail closed) once per loss, after restoring the
@@ -236,6 +256,7 @@ export async function startBreakerService(
     {
       port,
       operators: operators.names,
+      jwtOperators: identity.jwt !== undefined,
       triggers: config.triggers.map((t) => t.id),
       restored: restore.length,
     },
@@ -248,6 +269,7 @@ export async function startBreakerService(
     stop: async () => {
       stopping = true;
       clearInterval(timer);
+      if (operators instanceof OperatorFile) operators.stop();
       await monitor?.stop();
       await consumer.stop();
       consumerRunning = false;

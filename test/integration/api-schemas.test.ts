@@ -50,7 +50,7 @@ describe('breaker API answers match the published schemas', () => {
     registerBreakerRoutes(http, {
       breaker,
       operators: OperatorRegistry.parse(`${alice.line},${bob.line}`, 'test'),
-      limiter: new AuthFailureLimiter(10, 60_000),
+      limiter: new AuthFailureLimiter({ perClient: 10, windowMs: 60_000 }),
       logger: silentLogger(),
       metrics,
     });

@@ -1,9 +1,10 @@
+import { request as httpRequest } from 'node:http';
 import { Breaker, defaultBreakerConfig } from '../../libs/breaker';
 import { ServiceHttp } from '../../libs/http/server';
 import { silentLogger } from '../../libs/logger';
 import { breakerMetrics, createRegistry } from '../../libs/metrics';
 import { createRedis } from '../../libs/redis';
-import { AuthFailureLimiter } from '../../services/breaker/auth-limiter';
+import { AuthFailureLimiter, type AuthLimits } from '../../services/breaker/auth-limiter';
 import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operators';
 import { registerBreakerRoutes } from '../../services/breaker/routes';
 import { REDIS_URL, cleanRedis, testRedis, uniquePrefix } from '../helpers/env';
@@ -20,7 +21,7 @@ describe('breaker HTTP API through real HTTP', () => {
   const prefixes: string[] = [];
   const servers: ServiceHttp[] = [];
 
-  async function start(opts: { redis?: typeof redis } = {}) {
+  async function start(opts: { redis?: typeof redis; limits?: Partial<AuthLimits> } = {}) {
     const prefix = uniquePrefix('brk-http');
     prefixes.push(prefix);
     const registry = createRegistry('breaker', false);
@@ -41,7 +42,7 @@ describe('breaker HTTP API through real HTTP', () => {
     registerBreakerRoutes(http, {
       breaker,
       operators,
-      limiter: new AuthFailureLimiter(10, 60_000),
+      limiter: new AuthFailureLimiter({ perClient: 10, windowMs: 60_000, ...opts.limits }),
       logger: silentLogger(),
       metrics,
     });
@@ -60,7 +61,33 @@ describe('breaker HTTP API through real HTTP', () => {
       expect(text).not.toMatch(/\n\s+at /); // never a stack trace
       return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
     };
-    return { call, registry, breaker };
+    /** The same request from a chosen loopback address (127.0.0.0/8 is all local on Linux). */
+    const callFrom = (from: string, method: string, path: string, body?: unknown, token?: string) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const text = body === undefined ? '' : JSON.stringify(body);
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method,
+            path,
+            localAddress: from,
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(text),
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+            },
+          },
+          (res) => {
+            let data = '';
+            res.on('data', (c: Buffer) => (data += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
+          },
+        );
+        req.on('error', reject);
+        req.end(text);
+      });
+    return { call, callFrom, registry, breaker };
   }
 
   afterAll(async () => {
@@ -165,15 +192,59 @@ describe('breaker HTTP API through real HTTP', () => {
     ]);
   });
 
-  it('answers 429 after 10 failed authentications from one address, even with a good token', async () => {
-    const { call } = await start();
-    for (let i = 0; i < 10; i++)
-      expect((await call('GET', '/v1/breaker/audit', undefined, 'guess')).status).toBe(401);
-    const limited = await call('GET', '/v1/breaker/audit', undefined, alice.token);
+  it('never refuses a valid token: fifteen failed logins from an address, then a valid halt from it is 200', async () => {
+    const { call, registry } = await start();
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const bad = i % 3 === 0 ? undefined : i % 3 === 1 ? 'guess' : `${alice.token.slice(1)}x`;
+      statuses.push((await call('POST', '/v1/breaker/halt', { scope: 'global', reason: 'x' }, bad)).status);
+    }
+    // The first ten failures are 401, the rest 429 (with Retry-After): the limit answers failures only.
+    expect(statuses).toEqual([...Array<number>(10).fill(401), ...Array<number>(5).fill(429)]);
+    const halt = await call('POST', '/v1/breaker/halt', { scope: 'global', reason: 'attack' }, alice.token);
+    expect(halt).toMatchObject({ status: 200, body: { changed: true, state: 'halted', by: 'alice' } });
+    expect((await call('GET', '/v1/breaker/audit', undefined, viewer.token)).status).toBe(200);
+    // A role problem is not a failed login either.
+    expect(
+      (await call('POST', '/v1/breaker/halt', { scope: 'global', reason: 'x' }, viewer.token)).status,
+    ).toBe(403);
+    const limited = await call('GET', '/v1/breaker/audit', undefined, 'guess-again');
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await registry.getSingleMetricAsString('bulwark_operator_auth_failures_total')).toMatch(/ 16$/m);
+    expect(await registry.getSingleMetricAsString('bulwark_operator_auth_limited_total')).toMatch(
+      /limit="client".* 6$/m,
+    );
     // Status stays open to everyone: it needs no authentication.
     expect((await call('GET', '/v1/withdrawals/status')).status).toBe(200);
+  });
+
+  it('a flood from many addresses beyond the global budget gets 429 for bad tokens only', async () => {
+    const { callFrom, registry } = await start({ limits: { perClient: 3, global: 20 } });
+    const statuses: number[] = [];
+    // 40 addresses, one bad token each: no address reaches its own limit, together they pass the budget.
+    for (let i = 0; i < 40; i++)
+      statuses.push(
+        (await callFrom(`127.0.0.${i + 10}`, 'GET', '/v1/breaker/audit', undefined, 'guess')).status,
+      );
+    expect(statuses).toEqual([...Array<number>(20).fill(401), ...Array<number>(20).fill(429)]);
+    // Valid tokens pass during the flood, from a flooding address and from a new one.
+    expect((await callFrom('127.0.0.10', 'GET', '/v1/breaker/audit', undefined, viewer.token)).status).toBe(
+      200,
+    );
+    expect(
+      await callFrom(
+        '127.0.0.99',
+        'POST',
+        '/v1/breaker/halt',
+        { scope: 'asset:BTC', reason: 'flood' },
+        bob.token,
+      ),
+    ).toMatchObject({ status: 200, body: { changed: true, by: 'bob' } });
+    expect((await callFrom('127.0.0.99', 'GET', '/v1/breaker/audit', undefined, 'guess')).status).toBe(429);
+    expect(await registry.getSingleMetricAsString('bulwark_operator_auth_limited_total')).toMatch(
+      /limit="global".* 21$/m,
+    );
   });
 
   it('answers 503 and "not allowed" when Redis is unreachable, 404 for unknown paths', async () => {
