@@ -1,3 +1,4 @@
+import { parseControlKeys } from './control-keys';
 import { controlValue, decideStatus, parseSnapshot } from './snapshot';
 
 const snap = (scope: string, state: string, extra = {}) =>
@@ -58,10 +59,27 @@ describe('snapshots and the fail-closed status decision', () => {
     });
   });
 
-  it('writes the control topic value with exactly the contract fields', () => {
+  it('writes the control topic value with exactly the contract fields, signed', () => {
+    const keys = parseControlKeys(`k1:${Buffer.alloc(32, 7).toString('base64')}`, 'test');
     const value = JSON.parse(
-      controlValue({ ...JSON.parse(snap('global', 'halted')), at: 'x', previous: 'open' }),
+      controlValue(
+        { ...JSON.parse(snap('global', 'halted')), at: 'x', crossedAt: null, previous: 'open' },
+        keys,
+      ),
     );
-    expect(Object.keys(value)).toEqual(['scope', 'state', 'since', 'reason', 'trigger', 'by', 'version']);
+    expect(Object.keys(value)).toEqual([
+      'scope',
+      'state',
+      'since',
+      'reason',
+      'trigger',
+      'by',
+      'version',
+      'at',
+      'crossedAt',
+      'kid',
+      'sig',
+    ]);
+    expect(value.kid).toBe('k1');
   });
 });

@@ -21,5 +21,11 @@ export const breakerEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
   /** Triggers file (YAML); config/breaker.default.yaml when unset. */
   BULWARK_BREAKER_CONFIG: z.string().min(1).optional(),
   BULWARK_AUTH_FAILURES_PER_MIN: positiveInt(10, 'a whole number of failures >= 1'),
+  /**
+   * The control-state signing keys, `kid:base64secret` one per line (the first signs, all verify): a file
+   * (preferred), or the same inline, comma-separated. Required; never logged (libs/breaker/control-keys.ts).
+   */
+  BULWARK_CONTROL_KEY_FILE: z.string().min(1).optional(),
+  BULWARK_CONTROL_KEYS: z.string().min(1).optional(),
 });
 export type BreakerEnv = z.infer<typeof breakerEnvSchema>;
