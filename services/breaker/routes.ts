@@ -1,9 +1,10 @@
-import { Breaker, BreakerError, isScope } from '../../libs/breaker';
+import { Breaker, BreakerError, isScope, type RequestOrigin } from '../../libs/breaker';
 import { TICKER_PATTERN } from '../../libs/breaker/scope';
 import { StateStoreError } from '../../libs/errors';
 import { HttpError, type HttpRequest, type HttpResponse, type ServiceHttp } from '../../libs/http/server';
 import type { Logger } from '../../libs/logger';
 import type { BreakerMetrics } from '../../libs/metrics';
+import { auditedRoute } from './audit-requests';
 import type { AuthFailureLimiter } from './auth-limiter';
 import type { Operator, OperatorRegistry, Role } from './operators';
 
@@ -49,55 +50,75 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
     }),
   );
 
+  // Every operator request lands in the audit trail, refusals included (services/breaker/audit-requests.ts).
+  const audited = auditedRoute(deps);
+
   http.route('POST', '/v1/breaker/halt', (req) =>
-    guarded(async () => {
-      const op = authenticate(req, 'halt', deps);
-      const { scope, reason } = scopeAndReason(await req.json());
-      const change = await breaker.halt(scope, reason, op.name);
-      deps.logger.warn({ operator: op.name, scope, changed: change !== null }, 'operator halt');
-      if (change) {
-        const { at: _at, previous: _p, ...snapshot } = change;
-        return { status: 200, body: { changed: true, ...snapshot } };
-      }
-      return { status: 200, body: { changed: false, ...(await breaker.status(scope)) } };
-    }),
+    audited(req, '/v1/breaker/halt', (ctx, origin) =>
+      guarded(async () => {
+        const op = authenticate(req, 'halt', deps);
+        ctx.operator = op.name;
+        const { scope, reason } = scopeAndReason(await req.json());
+        ctx.scope = scope;
+        const change = await breaker.halt(scope, reason, op.name, undefined, origin);
+        deps.logger.warn({ operator: op.name, scope, changed: change !== null }, 'operator halt');
+        if (change) {
+          const { at: _at, previous: _p, ...snapshot } = change;
+          return { status: 200, body: { changed: true, ...snapshot } };
+        }
+        return { status: 200, body: { changed: false, ...(await breaker.status(scope)) } };
+      }),
+    ),
   );
 
   http.route('POST', '/v1/breaker/resume', (req) =>
-    guarded(async () => {
-      const op = authenticate(req, 'resume', deps);
-      const { scope, reason } = scopeAndReason(await req.json());
-      const r = await breaker.requestResume(scope, reason, op.name);
-      deps.logger.warn({ operator: op.name, scope, status: r.status }, 'operator resume request');
-      if (r.status === 'resumed') {
-        const { at: _at, previous: _p, ...snapshot } = r.change;
-        return { status: 200, body: { status: 'resumed', ...snapshot } };
-      }
-      return {
-        status: 202,
-        body: {
-          status: 'pending',
-          scope,
-          approvals: r.approvals,
-          required: r.required,
-          ...(r.repeated ? { note: `${op.name} already approved; a different operator must approve` } : {}),
-        },
-      };
-    }),
+    audited(req, '/v1/breaker/resume', (ctx, origin) =>
+      guarded(async () => {
+        const op = authenticate(req, 'resume', deps);
+        ctx.operator = op.name;
+        const { scope, reason } = scopeAndReason(await req.json());
+        ctx.scope = scope;
+        const r = await breaker.requestResume(scope, reason, op.name, origin);
+        deps.logger.warn({ operator: op.name, scope, status: r.status }, 'operator resume request');
+        if (r.status === 'resumed') {
+          const { at: _at, previous: _p, ...snapshot } = r.change;
+          return { status: 200, body: { status: 'resumed', ...snapshot } };
+        }
+        return {
+          status: 202,
+          body: {
+            status: 'pending',
+            scope,
+            approvals: r.approvals,
+            required: r.required,
+            ...(r.repeated ? { note: `${op.name} already approved; a different operator must approve` } : {}),
+          },
+        };
+      }),
+    ),
   );
 
   http.route('GET', '/v1/breaker/audit', (req) =>
-    guarded(async () => {
-      authenticate(req, 'audit', deps);
-      const raw = req.query.get('limit');
-      const limit = raw === null ? 100 : Number(raw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT)
-        throw new HttpError(400, {
-          error: `limit must be a whole number from 1 to ${MAX_AUDIT}`,
-          field: 'limit',
-        });
-      return { status: 200, body: { entries: await breaker.audit(limit) } };
-    }),
+    audited(req, '/v1/breaker/audit', (ctx) =>
+      guarded(async () => {
+        ctx.operator = authenticate(req, 'audit', deps).name;
+        const raw = req.query.get('limit');
+        const limit = raw === null ? 100 : Number(raw);
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT)
+          throw new HttpError(400, {
+            error: `limit must be a whole number from 1 to ${MAX_AUDIT}`,
+            field: 'limit',
+          });
+        // Pages back from an entry's id (the `id` of the oldest entry of the previous page).
+        const before = req.query.get('before');
+        if (before !== null && !/^\d{1,20}-\d{1,20}$/.test(before))
+          throw new HttpError(400, {
+            error: 'before must be an audit entry id such as 1700000000000-0',
+            field: 'before',
+          });
+        return { status: 200, body: { entries: await breaker.audit(limit, before ?? undefined) } };
+      }),
+    ),
   );
 }
 
