@@ -27,7 +27,8 @@ export function auditedRoute(deps: { breaker: Breaker; logger: Logger }) {
     try {
       const res = await handler(ctx, origin);
       status = res.status;
-      scripted = req.method === 'POST';
+      // A halt or resume answered below 400 went through the breaker's script, which recorded it.
+      scripted = req.method === 'POST' && status < 400;
       if (status >= 400) detail = errorOf(res.body);
       return res;
     } catch (err) {

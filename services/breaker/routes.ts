@@ -1,10 +1,10 @@
-import { Breaker, BreakerError, isScope, type RequestOrigin } from '../../libs/breaker';
+import { Breaker, BreakerError, isScope } from '../../libs/breaker';
 import { TICKER_PATTERN } from '../../libs/breaker/scope';
 import { StateStoreError } from '../../libs/errors';
 import { HttpError, type HttpRequest, type HttpResponse, type ServiceHttp } from '../../libs/http/server';
 import type { Logger } from '../../libs/logger';
 import type { BreakerMetrics } from '../../libs/metrics';
-import { auditedRoute } from './audit-requests';
+import { auditedRoute, type RequestContext } from './audit-requests';
 import type { AuthFailureLimiter } from './auth-limiter';
 import type { Operator, OperatorRegistry, Role } from './operators';
 
@@ -56,8 +56,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
   http.route('POST', '/v1/breaker/halt', (req) =>
     audited(req, '/v1/breaker/halt', (ctx, origin) =>
       guarded(async () => {
-        const op = authenticate(req, 'halt', deps);
-        ctx.operator = op.name;
+        const op = authenticate(req, 'halt', deps, ctx);
         const { scope, reason } = scopeAndReason(await req.json());
         ctx.scope = scope;
         const change = await breaker.halt(scope, reason, op.name, undefined, origin);
@@ -74,8 +73,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
   http.route('POST', '/v1/breaker/resume', (req) =>
     audited(req, '/v1/breaker/resume', (ctx, origin) =>
       guarded(async () => {
-        const op = authenticate(req, 'resume', deps);
-        ctx.operator = op.name;
+        const op = authenticate(req, 'resume', deps, ctx);
         const { scope, reason } = scopeAndReason(await req.json());
         ctx.scope = scope;
         const r = await breaker.requestResume(scope, reason, op.name, origin);
@@ -101,7 +99,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
   http.route('GET', '/v1/breaker/audit', (req) =>
     audited(req, '/v1/breaker/audit', (ctx) =>
       guarded(async () => {
-        ctx.operator = authenticate(req, 'audit', deps).name;
+        authenticate(req, 'audit', deps, ctx);
         const raw = req.query.get('limit');
         const limit = raw === null ? 100 : Number(raw);
         if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT)
@@ -122,7 +120,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
   );
 }
 
-function authenticate(req: HttpRequest, role: Role, deps: BreakerRoutesDeps): Operator {
+function authenticate(req: HttpRequest, role: Role, deps: BreakerRoutesDeps, ctx?: RequestContext): Operator {
   const address = req.remoteAddress || 'unknown';
   const wait = deps.limiter.retryAfterSeconds(address);
   if (wait > 0)
@@ -139,6 +137,8 @@ function authenticate(req: HttpRequest, role: Role, deps: BreakerRoutesDeps): Op
     deps.logger.warn({ address, presented: m !== null }, 'operator authentication failed');
     throw new HttpError(401, { error: m ? 'invalid token' : 'missing bearer token' });
   }
+  // Known from here on, so a 403 is audited with the operator's name.
+  if (ctx) ctx.operator = op.name;
   if (!op.roles.has(role)) throw new HttpError(403, { error: `operator ${op.name} lacks the ${role} role` });
   return op;
 }
