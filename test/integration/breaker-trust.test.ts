@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { defaultBreakerConfig } from '../../libs/breaker';
 import { breakerKeys } from '../../libs/keys/breaker';
@@ -213,9 +213,7 @@ describe('breaker trust: signed control state and a verifiable audit trail', () 
     expect(change!.at).toEqual(expect.any(String));
 
     const verify = () =>
-      spawnSync(process.execPath, [CLI, 'audit', 'verify'], {
-        encoding: 'utf8',
-        timeout: 60000,
+      cli(['audit', 'verify'], {
         env: {
           ...process.env,
           BULWARK_BREAKER_URL: base,
@@ -227,7 +225,7 @@ describe('breaker trust: signed control state and a verifiable audit trail', () 
       });
     // The topic catches up through the outbox.
     await waitFor(async () => (await redis.hlen(breakerKeys(prefix).auditOutbox)) === 0);
-    const intact = verify();
+    const intact = await verify();
     expect(intact.stderr).toBe('');
     expect(intact.status).toBe(0);
     expect(intact.stdout).toMatch(/audit trail intact/);
@@ -255,7 +253,7 @@ describe('breaker trust: signed control state and a verifiable audit trail', () 
     // Deleted: the resume request (entry 3 of the trail, say) vanishes.
     const victim = original[2]!;
     await rewrite(original.filter((v) => v !== victim));
-    let r = verify();
+    let r = await verify();
     await untamper();
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`first bad entry seq ${seqOf(victim) + 1}`);
@@ -268,7 +266,7 @@ describe('breaker trust: signed control state and a verifiable audit trail', () 
     const altered = [...original];
     altered[idx] = JSON.stringify({ ...JSON.parse(original[idx]!), by: 'mallory' });
     await rewrite(altered);
-    r = verify();
+    r = await verify();
     await untamper();
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`first bad entry seq ${seqOf(original[idx]!)}`);
@@ -285,13 +283,13 @@ describe('breaker trust: signed control state and a verifiable audit trail', () 
       hash: 'f'.repeat(64),
     });
     await rewrite([...original.slice(0, 4), forged, ...original.slice(4)]);
-    r = verify();
+    r = await verify();
     await untamper();
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`first bad entry seq ${(before.seq as number) + 1}`);
 
     // Back to the genuine trail.
-    expect(verify()).toMatchObject({ status: 0, stderr: '' });
+    expect(await verify()).toMatchObject({ status: 0, stderr: '' });
 
     // Redis loses the prefix: state and trail come back from the topics, and the trail verifies.
     await waitFor(async () => (await redis.hlen(k.auditOutbox)) === 0);
@@ -302,13 +300,11 @@ describe('breaker trust: signed control state and a verifiable audit trail', () 
     expect(back.some((e) => e.action === 'halt' && e.by === 'alice' && e.outcome === 'changed')).toBe(true);
     expect(Math.max(...back.map((e) => e.seq as number))).toBeGreaterThan(head.seq);
     await waitFor(async () => (await redis.hlen(k.auditOutbox)) === 0);
-    const after = verify();
+    const after = await verify();
     expect(after.stderr).toBe('');
     expect(after.status).toBe(0);
     // Export: JSON lines, oldest first, the same chain.
-    const exp = spawnSync(process.execPath, [CLI, 'audit', 'export', '--source', 'topic'], {
-      encoding: 'utf8',
-        timeout: 60000,
+    const exp = await cli(['audit', 'export', '--source', 'topic'], {
       env: {
         ...process.env,
         BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
@@ -322,6 +318,19 @@ describe('breaker trust: signed control state and a verifiable audit trail', () 
       .map((l) => JSON.parse(l) as { seq: number });
     expect(lines[0]!.seq).toBe(1);
   });
+
+  /** Runs the CLI without blocking this process (the breaker under test runs in it). */
+  function cli(args: string[], opts: { env: NodeJS.ProcessEnv }) {
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { ...opts, encoding: 'utf8', timeout: 60000 },
+        (err, stdout, stderr) =>
+          resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  }
 
   async function readAll(topic: string): Promise<Record<string, unknown>[]> {
     const { readTopicToEnd } = await import('../../libs/kafka');
