@@ -16,6 +16,7 @@
  *    round, so earlier rounds are out of the window); time until isAllowed('ETH') turns false.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { loadConfig } from '../libs/config';
@@ -255,6 +256,8 @@ async function main(): Promise<void> {
       BULWARK_BREAKER_GROUP: `${prefix2}-breaker`,
       BULWARK_DETECTOR_GROUP: `${prefix2}-detector`,
       BULWARK_OPERATORS: '',
+      // A throw-away signing key for this run's breaker.
+      BULWARK_CONTROL_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     });
     const svc = await startBreakerService(
       env,

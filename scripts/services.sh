@@ -41,6 +41,13 @@ stop_one() {
   rm -f "$RUN/$name.pid"
 }
 
+# The breaker signs its control messages and audit chain: without a key configured, use (or make) the
+# local one under .cache/ (a file, never a command-line argument).
+if [ -z "${BULWARK_CONTROL_KEY_FILE:-}" ] && [ -z "${BULWARK_CONTROL_KEYS:-}" ]; then
+  BULWARK_CONTROL_KEY_FILE="$(bash "$ROOT/scripts/control-key.sh")"
+  export BULWARK_CONTROL_KEY_FILE
+fi
+
 what="${2:-all}"
 case "$what" in all) names=(detector breaker) ;; detector|breaker) names=("$what") ;; *) echo "usage: $0 start|stop detector|breaker|all" >&2; exit 2 ;; esac
 case "${1:-}" in

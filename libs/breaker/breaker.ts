@@ -4,22 +4,36 @@ import { breakerKeys, type BreakerKeys } from '../keys/breaker';
 import type { Logger } from '../logger';
 import type { BreakerMetrics } from '../metrics';
 import { Scripts, execPipeline, type Redis } from '../redis';
+import { AuditSealer, type RequestRecord } from './audit-sealer';
+import type { SealedEntry } from './audit-chain';
 import { stalledTrigger, windowTriggers, type BreakerConfig, type WindowTrigger } from './config';
+import type { ControlKeyring } from './control-keys';
 import { BreakerError } from './errors';
 import type { Flag } from './flag';
 import { assetScope, parseScope, type Scope } from './scope';
 import {
+  decideAnyStatus,
   decideStatus,
   parseChange,
   parseSnapshot,
   type AuditEntry,
   type BreakerChange,
   type BreakerSnapshot,
+  type RestoreChoice,
   type WithdrawalStatus,
 } from './snapshot';
+import { hasUnsafeChars } from './text';
 import { thresholdUnits, windowAdds } from './triggers';
 
-type ScriptName = 'addFlag' | 'halt' | 'requestResume' | 'init' | 'restore' | 'ackOutbox';
+type ScriptName =
+  'addFlag' | 'halt' | 'requestResume' | 'init' | 'restore' | 'ackOutbox' | 'sealAudit' | 'restoreTrail';
+
+/** Where an operator's request came from, recorded with its audit entries. */
+export interface RequestOrigin {
+  address: string;
+  method: string;
+  route: string;
+}
 
 export interface BreakerOptions {
   redis: Redis;
@@ -33,8 +47,17 @@ export interface BreakerOptions {
    * is published even if the process dies between the state change and the send.
    */
   publish?: (changes: BreakerChange[]) => Promise<void>;
-  /** Snapshots read back from the control topic; restored (newer version wins) before anything else. */
-  restore?: BreakerSnapshot[];
+  /** What to restore from the control topic (`chooseRestore`: verified snapshots, or fail-closed halts). */
+  restore?: RestoreChoice[];
+  /**
+   * The signing keys: the audit chain is an HMAC with the current one. Without keys (in-process replays)
+   * the chain is plain SHA-256.
+   */
+  keys?: ControlKeyring;
+  /** Publishes sealed audit entries to withdrawals.audit.v1 (they wait in a Redis outbox until it resolves). */
+  publishAudit?: (entries: SealedEntry[]) => Promise<void>;
+  /** Reads withdrawals.audit.v1 back, to rebuild the trail when Redis lost it. */
+  loadAuditTrail?: () => Promise<Record<string, unknown>[]>;
   /** Wall clock, for operator actions and audit times (tests may pin it). */
   now?: () => Date;
 }
@@ -57,12 +80,24 @@ export class Breaker {
   private readonly scripts: Scripts<ScriptName>;
   private readonly triggers: WindowTrigger[];
   private readonly now: () => Date;
+  private readonly sealer: AuditSealer;
+  /** The newest event time this instance has processed (flags' decision times): a trip's `at`. */
+  private eventTimeMs = -Infinity;
 
   private constructor(private readonly opts: BreakerOptions) {
     this.keys = breakerKeys(opts.prefix);
     this.scripts = new Scripts<ScriptName>(opts.redis, path.join(__dirname, 'lua'));
     this.triggers = windowTriggers(opts.config);
     this.now = opts.now ?? (() => new Date());
+    this.sealer = new AuditSealer({
+      redis: opts.redis,
+      keys: this.keys,
+      chainKeys: opts.keys,
+      run: (name, keys, args) => this.store(() => this.scripts.run(name, keys, args)),
+      logger: opts.logger,
+      ...(opts.publishAudit ? { publish: opts.publishAudit } : {}),
+      ...(opts.loadAuditTrail ? { load: opts.loadAuditTrail } : {}),
+    });
   }
 
   static async create(opts: BreakerOptions): Promise<Breaker> {
@@ -70,6 +105,7 @@ export class Breaker {
     if (opts.restore && opts.restore.length > 0) await b.restore(opts.restore);
     await b.ensureInitialised();
     await b.refreshMetrics();
+    await b.sealAuditQuietly();
     return b;
   }
 
@@ -98,6 +134,10 @@ export class Breaker {
         );
         continue;
       }
+      // The flag's decision time (raisedAt: a decision that waited for the grace period was made then).
+      const decided = Math.max(Date.parse(flag.occurredAt), Date.parse(flag.raisedAt) || -Infinity);
+      if (Number.isFinite(decided)) this.eventTimeMs = Math.max(this.eventTimeMs, Math.min(decided, latest));
+      const effectiveIso = new Date(this.eventTimeMs).toISOString();
       for (const add of adds) {
         const t = add.trigger;
         this.scripts.queue(
@@ -131,6 +171,7 @@ export class Breaker {
             durationText(t.windowMs),
             flag.flagId,
             t.kind === 'sum-amount-usd' ? t.threshold.toFixed(2) : String(t.threshold),
+            effectiveIso,
           ],
         );
         queued.push({ flagId: flag.flagId, trigger: t.id, scope: add.scope });
@@ -148,16 +189,36 @@ export class Breaker {
     for (const f of flags) this.opts.metrics?.flagsConsumed.inc({ severity: f.severity });
     this.recordChanges(changes);
     if (this.opts.publish) await this.publishOutbox(results[queued.length] as Record<string, string>);
+    if (changes.length > 0) await this.sealAudit();
     return changes;
   }
 
-  /** An operator's (or a replay's) halt. Null when the scope was already halted (recorded in the audit). */
-  async halt(scope: string, reason: string, operator: string, atIso?: string): Promise<BreakerChange | null> {
+  /**
+   * An operator's (or a replay's) halt. Null when the scope was already halted (recorded in the audit).
+   * It takes effect at `atIso` (a replay's event time) or now, never earlier than the newest event time
+   * processed.
+   */
+  async halt(
+    scope: string,
+    reason: string,
+    operator: string,
+    atIso?: string,
+    origin?: RequestOrigin,
+  ): Promise<BreakerChange | null> {
     const s = parseScope(scope);
     const why = checkReason(reason);
     checkOperator(operator);
-    const nowIso = this.now().toISOString();
-    return this.runHalt(s, why, 'manual', operator, atIso ?? nowIso, nowIso, true, undefined);
+    const now = this.now();
+    if (atIso !== undefined && Number.isNaN(Date.parse(atIso)))
+      throw new BreakerError('EBADREQUEST', 'at must be an ISO timestamp');
+    const at = this.effectiveAt(atIso === undefined ? now.getTime() : Date.parse(atIso));
+    return this.runHalt(s, why, 'manual', operator, at, null, now.toISOString(), true, undefined, origin);
+  }
+
+  /** Records an operator request that reached no script (refused before it, or a read) in the audit trail. */
+  async recordRequest(record: RequestRecord): Promise<void> {
+    await this.sealer.append(record, this.now().toISOString());
+    await this.sealAuditQuietly();
   }
 
   /**
@@ -165,7 +226,12 @@ export class Breaker {
    * (within the approval window, for the current halt) resumes; the same operator twice counts once.
    * Throws `ENOTHALTED` when the scope is open.
    */
-  async requestResume(scope: string, reason: string, operator: string): Promise<ResumeResult> {
+  async requestResume(
+    scope: string,
+    reason: string,
+    operator: string,
+    origin?: RequestOrigin,
+  ): Promise<ResumeResult> {
     const s = parseScope(scope);
     const why = checkReason(reason);
     checkOperator(operator);
@@ -180,10 +246,13 @@ export class Breaker {
         now.toISOString(),
         approvalWindowMs,
         approvalsRequired,
+        this.effectiveAt(now.getTime()),
+        origin ? JSON.stringify(origin) : '',
       ]),
     );
     const r = JSON.parse(raw) as { r: string; change?: unknown; approvals?: unknown };
     const approvals = Array.isArray(r.approvals) ? r.approvals.map(String) : [];
+    await this.sealAuditQuietly();
     if (r.r === 'not-halted') throw new BreakerError('ENOTHALTED', `${s} is not halted`);
     if (r.r === 'resumed') {
       const change = parseChange(r.change);
@@ -205,17 +274,20 @@ export class Breaker {
     if (!t) return null;
     const scope = parseScope(t.target);
     const reason = `${t.id}: detector made no progress for ${durationText(t.stallMs)} while input waits (${detail})`;
+    if (Number.isNaN(Date.parse(atIso))) throw new BreakerError('EBADREQUEST', 'at must be an ISO timestamp');
+    // The stall was seen (crossed) at atIso; it takes effect then, or later if event time is already ahead.
+    const crossed = new Date(atIso).toISOString();
     return this.runHalt(
       scope,
       reason.slice(0, MAX_REASON),
       t.id,
       'breaker',
-      atIso,
+      this.effectiveAt(Date.parse(atIso)),
+      crossed,
       this.now().toISOString(),
       false,
-      {
-        detail,
-      },
+      { detail },
+      undefined,
     );
   }
 
@@ -230,10 +302,12 @@ export class Breaker {
       reason.slice(0, MAX_REASON),
       'state-lost',
       'breaker',
-      atIso,
+      this.effectiveAt(Date.parse(atIso)),
+      new Date(atIso).toISOString(),
       this.now().toISOString(),
       false,
       { detail },
+      undefined,
     );
   }
 
@@ -246,16 +320,20 @@ export class Breaker {
     const own = parseSnapshot(ownRaw);
     if (own) return own;
     const global = parseSnapshot(globalRaw);
-    if (ownRaw !== null || !global)
+    if (ownRaw !== null || !global) {
+      const nowIso = this.now().toISOString();
       return {
         scope: s,
         state: 'halted',
-        since: this.now().toISOString(),
+        since: nowIso,
         reason: 'breaker state missing or unreadable in Redis (fail closed)',
         trigger: 'state-missing',
         by: 'breaker',
         version: 0,
+        at: nowIso,
+        crossedAt: null,
       };
+    }
     return {
       scope: s,
       state: 'open',
@@ -264,33 +342,65 @@ export class Breaker {
       trigger: 'init',
       by: 'breaker',
       version: 0,
+      at: global.since,
+      crossedAt: null,
     };
   }
 
-  /** Whether withdrawals of `asset` may proceed: global and the asset's scope in one read. */
+  /**
+   * Whether withdrawals of `asset` may proceed: global and the asset's scope in one read. Without an asset,
+   * allowed only when no scope at all is halted (fail closed; `decideAnyStatus`).
+   */
   async statusForAsset(asset?: string): Promise<WithdrawalStatus> {
-    const scope = asset === undefined ? undefined : assetScope(asset);
+    if (asset === undefined) {
+      const scopes = await this.store(() => this.opts.redis.smembers(this.keys.scopes));
+      const all = ['global', ...scopes.filter((x) => x !== 'global')];
+      const raws = await this.store(() => this.opts.redis.mget(...all.map((x) => this.keys.state(x))));
+      return decideAnyStatus(
+        raws[0] ?? null,
+        all.slice(1).map((scope, i) => ({ scope, raw: raws[i + 1] ?? null })),
+      );
+    }
+    const scope = assetScope(asset);
     const [globalRaw, assetRaw] = await this.store(() =>
-      this.opts.redis.mget(this.keys.state('global'), this.keys.state(scope ?? 'global')),
+      this.opts.redis.mget(this.keys.state('global'), this.keys.state(scope)),
     );
-    return decideStatus(globalRaw ?? null, scope === undefined ? null : (assetRaw ?? null), asset);
+    return decideStatus(globalRaw ?? null, assetRaw ?? null, asset);
   }
 
-  /** The audit trail, newest first. */
-  async audit(limit = 100): Promise<AuditEntry[]> {
-    const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
-    const rows = await this.store(() => this.opts.redis.xrevrange(this.keys.audit, '+', '-', 'COUNT', n));
-    return rows.map(([id, fields]) => {
-      const json = fields[fields.indexOf('e') + 1] ?? '{}';
-      return { id, ...(JSON.parse(json) as Omit<AuditEntry, 'id'>) };
-    });
+  /**
+   * The sealed audit trail, newest first; `before` (an entry's id) pages back. Pending entries are sealed
+   * first; if sealing fails (the audit topic cannot be read to restore a lost trail) the sealed part is
+   * still served.
+   */
+  async audit(limit = 100, before?: string): Promise<AuditEntry[]> {
+    await this.sealAuditQuietly();
+    return this.sealer.read(limit, before);
   }
 
-  /** Restores snapshots (from the control topic) where Redis has none or an older version. */
-  async restore(snapshots: BreakerSnapshot[]): Promise<number> {
+  /** Seals pending audit entries into the chain and publishes them; throws what it meets. */
+  async sealAudit(): Promise<number> {
+    return this.sealer.seal();
+  }
+
+  private async sealAuditQuietly(): Promise<void> {
+    try {
+      await this.sealer.seal();
+    } catch (err) {
+      // The entries stay in the inbox; housekeeping or the next request seals them.
+      this.opts.logger.error({ err: errorMessage(err) }, 'sealing the audit trail failed; will retry');
+    }
+  }
+
+  /**
+   * Restores what `chooseRestore` picked from the control topic: a verified snapshot where Redis has none
+   * or an older version; a fail-closed halt only where Redis has no readable state for the scope.
+   */
+  async restore(choices: RestoreChoice[]): Promise<number> {
     const nowIso = this.now().toISOString();
     let restored = 0;
-    for (const s of snapshots) {
+    let failClosed = 0;
+    for (const { snapshot: s, failClosed: fc } of choices) {
       if (!parseSnapshot(JSON.stringify(s))) continue;
       const scope = parseScope(s.scope);
       const snap = JSON.stringify({
@@ -301,11 +411,24 @@ export class Breaker {
         trigger: s.trigger,
         by: s.by,
         version: s.version,
+        at: s.at,
+        crossedAt: s.crossedAt,
       });
-      const keys = [this.keys.state(scope), this.keys.audit, this.keys.scopes];
-      restored += await this.store(() => this.scripts.run<number>('restore', keys, [snap, nowIso]));
+      const keys = [this.keys.state(scope), this.keys.audit, this.keys.scopes, this.keys.outbox];
+      const n = await this.store(() =>
+        this.scripts.run<number>('restore', keys, [snap, nowIso, fc ? '1' : '0']),
+      );
+      restored += n;
+      if (fc && n > 0) {
+        failClosed++;
+        this.opts.metrics?.state.set({ scope }, 1);
+        this.opts.logger.error({ scope }, 'no trustworthy control message for this scope: restored halted');
+      }
     }
-    if (restored > 0) this.opts.logger.warn({ restored }, 'breaker state restored from the control topic');
+    if (restored > 0)
+      this.opts.logger.warn({ restored, failClosed }, 'breaker state restored from the control topic');
+    if (failClosed > 0) await this.flushQuietly();
+    if (restored > 0) await this.sealAuditQuietly();
     return restored;
   }
 
@@ -335,11 +458,20 @@ export class Breaker {
     return snaps.filter((s): s is BreakerSnapshot => s !== null);
   }
 
-  /** Publishes whatever the outbox holds; the service calls it periodically to retry failed publishes. */
+  /**
+   * Publishes whatever the outboxes hold (changes, audit entries) and seals pending audit entries; the
+   * service calls it periodically to retry failed publishes.
+   */
   async flushOutbox(): Promise<number> {
+    await this.sealer.seal();
     if (!this.opts.publish) return 0;
     const raw = await this.store(() => this.opts.redis.hgetall(this.keys.outbox));
     return this.publishOutbox(raw);
+  }
+
+  /** `at` of a change made at `ms`: never earlier than the newest event time processed. */
+  private effectiveAt(ms: number): string {
+    return new Date(Math.max(ms, this.eventTimeMs)).toISOString();
   }
 
   private async publishOutbox(raw: Record<string, string>): Promise<number> {
@@ -367,24 +499,28 @@ export class Breaker {
     trigger: string,
     by: string,
     atIso: string,
+    crossedIso: string | null,
     nowIso: string,
     auditNoop: boolean,
     detail: Record<string, unknown> | undefined,
+    origin: RequestOrigin | undefined,
   ): Promise<BreakerChange | null> {
-    if (Number.isNaN(Date.parse(atIso))) throw new BreakerError('EBADREQUEST', 'at must be an ISO timestamp');
     const raw = await this.store(() =>
       this.scripts.run<string>('halt', this.scopeKeys(scope), [
         scope,
         reason,
         trigger,
         by,
-        new Date(atIso).toISOString(),
+        atIso,
         nowIso,
         auditNoop ? '1' : '0',
         detail ? JSON.stringify(detail) : '',
+        origin ? JSON.stringify(origin) : '',
+        crossedIso ?? '',
       ]),
     );
     const r = JSON.parse(raw) as { r: string; change?: unknown };
+    if (auditNoop || r.r === 'changed') await this.sealAuditQuietly();
     if (r.r !== 'changed') return null;
     const change = parseChange(r.change);
     this.recordChanges([change]);
@@ -407,9 +543,12 @@ export class Breaker {
     for (const c of changes) {
       this.opts.metrics?.state.set({ scope: c.scope }, c.state === 'halted' ? 1 : 0);
       this.opts.metrics?.changes.inc({ scope: c.scope, trigger: c.trigger });
+      this.opts.metrics?.changedAt.set({ scope: c.scope }, Date.parse(c.at) / 1000);
+      if (c.crossedAt !== null)
+        this.opts.metrics?.crossedAt.set({ scope: c.scope }, Date.parse(c.crossedAt) / 1000);
       if (c.by === 'breaker')
         this.opts.logger.warn(
-          { scope: c.scope, trigger: c.trigger, at: c.at, reason: c.reason },
+          { scope: c.scope, trigger: c.trigger, at: c.at, crossedAt: c.crossedAt, reason: c.reason },
           'breaker tripped',
         );
     }
@@ -437,6 +576,12 @@ function checkReason(reason: unknown): string {
     throw new BreakerError('EBADREQUEST', `reason must be at most ${MAX_REASON} characters`, {
       field: 'reason',
     });
+  if (hasUnsafeChars(reason))
+    throw new BreakerError(
+      'EBADREQUEST',
+      'reason must not contain control or bidirectional formatting characters (such as U+202E)',
+      { field: 'reason' },
+    );
   return reason.trim();
 }
 

@@ -1,4 +1,25 @@
-export { Breaker, durationText, type BreakerOptions, type ResumeResult } from './breaker';
+export { Breaker, durationText, type BreakerOptions, type RequestOrigin, type ResumeResult } from './breaker';
+export {
+  GENESIS,
+  entryHash,
+  sealEntries,
+  verifyTrail,
+  type ChainHead,
+  type SealedEntry,
+  type TrailVerdict,
+} from './audit-chain';
+export type { RequestRecord } from './audit-sealer';
+export {
+  canonicalJson,
+  controlKeysFromEnv,
+  parseControlKeys,
+  requireControlKeys,
+  signFields,
+  verifyFields,
+  type ControlKey,
+  type ControlKeyring,
+} from './control-keys';
+export { hasUnsafeChars, neutraliseText } from './text';
 export {
   breakerConfigSchema,
   defaultBreakerConfig,
@@ -24,9 +45,15 @@ export {
 } from './flag';
 export { assetScope, isScope, parseScope, TICKER_PATTERN, type Scope } from './scope';
 export {
+  chooseRestore,
   controlValue,
+  decideAnyStatus,
   decideStatus,
+  parseControlMessage,
   parseSnapshot,
+  type ControlParse,
+  type ControlRejection,
+  type RestoreChoice,
   type AuditEntry,
   type BreakerChange,
   type BreakerSnapshot,

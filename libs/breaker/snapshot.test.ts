@@ -1,4 +1,6 @@
-import { controlValue, decideStatus, parseSnapshot } from './snapshot';
+import { parseControlKeys } from './control-keys';
+import { signFields } from './control-keys';
+import { chooseRestore, controlValue, decideStatus, parseSnapshot } from './snapshot';
 
 const snap = (scope: string, state: string, extra = {}) =>
   JSON.stringify({
@@ -58,10 +60,79 @@ describe('snapshots and the fail-closed status decision', () => {
     });
   });
 
-  it('writes the control topic value with exactly the contract fields', () => {
+  it('writes the control topic value with exactly the contract fields, signed', () => {
+    const keys = parseControlKeys(`k1:${Buffer.alloc(32, 7).toString('base64')}`, 'test');
     const value = JSON.parse(
-      controlValue({ ...JSON.parse(snap('global', 'halted')), at: 'x', previous: 'open' }),
+      controlValue(
+        { ...JSON.parse(snap('global', 'halted')), at: 'x', crossedAt: null, previous: 'open' },
+        keys,
+      ),
     );
-    expect(Object.keys(value)).toEqual(['scope', 'state', 'since', 'reason', 'trigger', 'by', 'version']);
+    expect(Object.keys(value)).toEqual([
+      'scope',
+      'state',
+      'since',
+      'reason',
+      'trigger',
+      'by',
+      'version',
+      'at',
+      'crossedAt',
+      'kid',
+      'sig',
+    ]);
+    expect(value.kid).toBe('k1');
+  });
+
+  describe('chooseRestore', () => {
+    const keys = parseControlKeys(`k1:${Buffer.alloc(32, 5).toString('base64')}`, 'test');
+    const now = '2026-01-01T00:00:00.000Z';
+    const signed = (state: string, version: number) => ({
+      key: 'global',
+      value: JSON.stringify(
+        signFields(keys, {
+          scope: 'global',
+          state,
+          since: 's',
+          reason: 'r',
+          trigger: 't',
+          by: 'b',
+          version,
+          at: 's',
+          crossedAt: null,
+        }),
+      ),
+    });
+    const forged = {
+      key: 'global',
+      value: JSON.stringify({ scope: 'global', state: 'open', version: 1000 }),
+    };
+
+    it('never opens on a forged higher version: the genuine halt is kept', () => {
+      const r = chooseRestore([signed('open', 0), signed('halted', 1), forged], keys, now);
+      expect(r.choices).toEqual([
+        { failClosed: false, snapshot: expect.objectContaining({ state: 'halted', version: 1 }) },
+      ]);
+      expect(r.rejected).toEqual([{ reason: 'unsigned', scope: 'global' }]);
+    });
+
+    it('halts (fail closed) where only a forgery remains, or a forgery follows an open state', () => {
+      for (const msgs of [[forged], [signed('open', 2), forged]]) {
+        const [c] = chooseRestore(msgs, keys, now).choices;
+        expect(c).toMatchObject({
+          failClosed: true,
+          snapshot: { scope: 'global', state: 'halted', at: now },
+        });
+      }
+      const bad = { key: 'global', value: signed('open', 5).value.replace('"open"', '"halted"') };
+      expect(chooseRestore([bad], keys, now).rejected).toEqual([
+        { reason: 'bad-signature', scope: 'global' },
+      ]);
+    });
+
+    it('takes the highest verified version otherwise', () => {
+      const [c] = chooseRestore([signed('halted', 1), signed('open', 2)], keys, now).choices;
+      expect(c).toMatchObject({ failClosed: false, snapshot: { state: 'open', version: 2 } });
+    });
   });
 });

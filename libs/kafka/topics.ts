@@ -7,6 +7,7 @@ export interface TopicNames {
   wallet: string;
   flags: string;
   control: string;
+  audit: string;
   dlq(topic: string): string;
 }
 
@@ -16,6 +17,7 @@ export function topicNames(prefix = ''): TopicNames {
     wallet: `${prefix}wallet.events.v1`,
     flags: `${prefix}risk.flags.v1`,
     control: `${prefix}withdrawals.control.v1`,
+    audit: `${prefix}withdrawals.audit.v1`,
     dlq: (topic: string) => `${topic}.dlq`,
   };
 }
@@ -47,6 +49,16 @@ export function topicDeclarations(names: TopicNames, partitions: number): TopicD
         { name: 'cleanup.policy', value: 'compact' },
         { name: 'min.cleanable.dirty.ratio', value: '0.1' },
         { name: 'segment.ms', value: '3600000' },
+      ],
+    },
+    {
+      // The audit trail's durable copy: never deleted, one partition so the topic holds the chain in order.
+      topic: names.audit,
+      numPartitions: 1,
+      configEntries: [
+        { name: 'cleanup.policy', value: 'delete' },
+        { name: 'retention.ms', value: '-1' },
+        { name: 'retention.bytes', value: '-1' },
       ],
     },
     plain(names.dlq(names.auth), 1),

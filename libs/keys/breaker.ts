@@ -10,7 +10,10 @@ import { keyPart } from './part';
  *   wind:<trigger>:<scope> hash member -> JSON `{u, c, v, t}`: user, cents, scope version, event time (ISO)
  *   winb:<trigger>:<scope> hash `n:<bucket>` / `c:<bucket>` -> count / cents per time bucket (a cheap upper bound)
  *   winu:<trigger>:<scope>, winv:<trigger>:<scope> zsets user -> earliest / latest event time (distinct-users bound)
- *   audit                stream, one entry per request or change; append-only (never trimmed by the API)
+ *   audit                stream: the audit inbox, raw entries the scripts append atomically with each change
+ *   trail                stream: the sealed audit trail (hash-chained entries), append-only, never trimmed
+ *   trailhead            string JSON `{seq, hash}`: the chain's last sealed entry (compare-and-set)
+ *   auditoutbox          hash seq -> sealed entry JSON not yet confirmed on withdrawals.audit.v1
  *   outbox               hash scope -> JSON change not yet confirmed on the control topic
  *   scopes               set of scopes that ever had a snapshot (metrics refresh, restore)
  */
@@ -23,6 +26,9 @@ export interface BreakerKeys {
   windowUserFirst(triggerId: string, scope: string): string;
   windowUserLast(triggerId: string, scope: string): string;
   audit: string;
+  trail: string;
+  trailHead: string;
+  auditOutbox: string;
   outbox: string;
   scopes: string;
 }
@@ -40,6 +46,9 @@ export function breakerKeys(prefix: string): BreakerKeys {
     windowUserFirst: (triggerId, scope) => `${base}:winu:${keyPart(triggerId)}:${keyPart(scope)}`,
     windowUserLast: (triggerId, scope) => `${base}:winv:${keyPart(triggerId)}:${keyPart(scope)}`,
     audit: `${base}:audit`,
+    trail: `${base}:trail`,
+    trailHead: `${base}:trailhead`,
+    auditOutbox: `${base}:auditoutbox`,
     outbox: `${base}:outbox`,
     scopes: `${base}:scopes`,
   };

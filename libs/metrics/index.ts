@@ -145,6 +145,24 @@ export function breakerMetrics(registry: Registry) {
       labelNames: ['severity'] as const,
       registers: [registry],
     }),
+    changedAt: new Gauge({
+      name: 'bulwark_breaker_changed_at_timestamp_seconds',
+      help: "Event time (`at`) at which the scope's last change took effect, by scope.",
+      labelNames: ['scope'] as const,
+      registers: [registry],
+    }),
+    crossedAt: new Gauge({
+      name: 'bulwark_breaker_crossed_at_timestamp_seconds',
+      help: "Event time (`crossedAt`) at which the scope's last automatic trip crossed its threshold, by scope.",
+      labelNames: ['scope'] as const,
+      registers: [registry],
+    }),
+    controlRejected: new Counter({
+      name: 'bulwark_breaker_control_rejected_total',
+      help: 'Control or audit topic messages ignored because their signature or hash did not verify, by topic and reason.',
+      labelNames: ['topic', 'reason'] as const,
+      registers: [registry],
+    }),
     detectorProgressAge: new Gauge({
       name: 'bulwark_detector_progress_age_seconds',
       help: 'Seconds since the detector last made progress, as the breaker sees it.',

@@ -181,6 +181,7 @@ async function run(
       scope: c.scope,
       state: c.state,
       at: c.at,
+      crossedAt: c.crossedAt,
       trigger: c.trigger,
       reason: c.reason,
     })),

@@ -181,7 +181,8 @@ export async function replayThroughKafka(
       .map(({ value }) => ({
         scope: String(value.scope),
         state: value.state === 'halted' ? 'halted' : 'open',
-        at: String(value.since),
+        at: String(value.at ?? value.since),
+        crossedAt: typeof value.crossedAt === 'string' ? value.crossedAt : null,
         trigger: String(value.trigger ?? ''),
         reason: String(value.reason ?? ''),
       })),

@@ -13,7 +13,9 @@ export interface ReportFlag {
 export interface ReportBreakerChange {
   scope: string;
   state: 'open' | 'halted';
+  /** Effective event time of the change; `crossedAt` for automatic trips, else null (contract section 6). */
   at: string;
+  crossedAt: string | null;
   trigger: string;
   reason: string;
 }

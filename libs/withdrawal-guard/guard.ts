@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { decideStatus, type WithdrawalStatus } from '../breaker/snapshot';
+import { decideAnyStatus, decideStatus, type WithdrawalStatus } from '../breaker/snapshot';
 import { TICKER_PATTERN } from '../breaker/scope';
 import { breakerKeys } from '../keys/breaker';
 
@@ -28,8 +28,11 @@ export interface GuardStatus extends WithdrawalStatus {
 }
 
 export interface WithdrawalGuard {
-  /** True only when the breaker state was read and neither global nor the asset's scope is halted. */
-  isAllowed(asset: string): Promise<boolean>;
+  /**
+   * True only when the breaker state was read and neither global nor the asset's scope is halted. Without
+   * an asset, true only when no scope at all is halted (fail closed: the caller did not say which asset).
+   */
+  isAllowed(asset?: string): Promise<boolean>;
   check(asset?: string): Promise<GuardStatus>;
   close(): Promise<void>;
 }
@@ -84,20 +87,30 @@ export function createWithdrawalGuard(opts: WithdrawalGuardOptions): WithdrawalG
 
   async function read(asset: string | undefined): Promise<GuardStatus> {
     const scopeKey = asset === undefined ? 'global' : `asset:${asset}`;
+    const cacheKey = asset === undefined ? '*' : scopeKey;
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
       });
-      const [g, a] = await Promise.race([
+      const status = await Promise.race([
         (async () => {
           if (owned && redis.status !== 'ready') await whenReady();
-          return redis.mget(keys.state('global'), keys.state(scopeKey));
+          if (asset === undefined) {
+            // No asset: every scope the breaker ever wrote must be open (two reads, this case only).
+            const scopes = (await redis.smembers(keys.scopes)).filter((x) => x !== 'global');
+            const raws = await redis.mget(keys.state('global'), ...scopes.map((x) => keys.state(x)));
+            return decideAnyStatus(
+              raws[0] ?? null,
+              scopes.map((scope, i) => ({ scope, raw: raws[i + 1] ?? null })),
+            );
+          }
+          const [g, a] = await redis.mget(keys.state('global'), keys.state(scopeKey));
+          return decideStatus(g ?? null, a ?? null, asset);
         })(),
         deadline,
       ]);
-      const status = decideStatus(g ?? null, asset === undefined ? null : (a ?? null), asset);
-      cache.set(scopeKey, { at: Date.now(), status });
+      cache.set(cacheKey, { at: Date.now(), status });
       return { ...status, source: 'redis' };
     } catch (err) {
       opts.onError?.(err instanceof Error ? err : new Error(String(err)));
@@ -113,7 +126,7 @@ export function createWithdrawalGuard(opts: WithdrawalGuardOptions): WithdrawalG
   async function check(asset?: string): Promise<GuardStatus> {
     if (asset !== undefined && (typeof asset !== 'string' || !TICKER_PATTERN.test(asset)))
       return failClosed('global', 'asset is not an upper-case ticker (fail closed)');
-    const scopeKey = asset === undefined ? 'global' : `asset:${asset}`;
+    const scopeKey = asset === undefined ? '*' : `asset:${asset}`;
     const hit = cache.get(scopeKey);
     if (hit && Date.now() - hit.at < cacheMs) return { ...hit.status, source: 'cache' };
     // Concurrent checks of one asset share one read.
@@ -126,7 +139,7 @@ export function createWithdrawalGuard(opts: WithdrawalGuardOptions): WithdrawalG
 
   return {
     check,
-    isAllowed: async (asset: string) => {
+    isAllowed: async (asset?: string) => {
       try {
         return (await check(asset)).allowed;
       } catch {

@@ -42,5 +42,11 @@ export const breakerEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
     .min(0, 'must be a whole number of seconds from 0 to 300')
     .max(300, 'must be a whole number of seconds from 0 to 300')
     .default(30),
+  /**
+   * The control-state signing keys, `kid:base64secret` one per line (the first signs, all verify): a file
+   * (preferred), or the same inline, comma-separated. Required; never logged (libs/breaker/control-keys.ts).
+   */
+  BULWARK_CONTROL_KEY_FILE: z.string().min(1).optional(),
+  BULWARK_CONTROL_KEYS: z.string().min(1).optional(),
 });
 export type BreakerEnv = z.infer<typeof breakerEnvSchema>;

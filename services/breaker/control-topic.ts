@@ -1,60 +1,79 @@
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
-import { controlValue, parseSnapshot, type BreakerChange, type BreakerSnapshot } from '../../libs/breaker';
-import type { BulwarkProducer, KafkaClient } from '../../libs/kafka';
+import {
+  chooseRestore,
+  controlValue,
+  type BreakerChange,
+  type ControlKeyring,
+  type RestoreChoice,
+  type SealedEntry,
+} from '../../libs/breaker';
+import { readTopicToEnd, type BulwarkProducer, type KafkaClient } from '../../libs/kafka';
+import type { Logger } from '../../libs/logger';
+import type { BreakerMetrics } from '../../libs/metrics';
 
-/** Publishes changes to the compacted control topic, keyed by scope (acks=-1 via BulwarkProducer). */
-export function controlPublisher(producer: BulwarkProducer, topic: string) {
+/** Publishes changes, signed, to the compacted control topic, keyed by scope (acks=-1 via BulwarkProducer). */
+export function controlPublisher(producer: BulwarkProducer, topic: string, keys: ControlKeyring) {
   return async (changes: BreakerChange[]): Promise<void> => {
-    await producer.send(changes.map((c) => ({ topic, key: c.scope, value: controlValue(c) })));
+    await producer.send(changes.map((c) => ({ topic, key: c.scope, value: controlValue(c, keys) })));
+  };
+}
+
+/** Publishes sealed audit entries to withdrawals.audit.v1, keyed by scope, in chain order. */
+export function auditPublisher(producer: BulwarkProducer, topic: string) {
+  return async (entries: SealedEntry[]): Promise<void> => {
+    await producer.send(entries.map((e) => ({ topic, key: e.scope || '-', value: JSON.stringify(e) })));
   };
 }
 
 /**
- * Reads the control topic to its end and returns the newest snapshot per scope: what the breaker restores
- * when Redis has lost its state. Uses a throw-away consumer group (its offsets expire with Kafka's
- * offsets retention).
+ * Reads the control topic to its end and picks what to restore when Redis has lost its state: verified
+ * snapshots only, or a fail-closed halt for a scope whose newest message does not verify. Every message
+ * that does not verify is counted and logged (never its content: it may be an attacker's).
  */
-export async function readControlSnapshots(
+export async function readControlRestore(
   kafka: KafkaClient,
   topic: string,
+  keys: ControlKeyring,
+  deps: { logger: Logger; metrics?: BreakerMetrics },
   timeoutMs = 30_000,
-): Promise<BreakerSnapshot[]> {
-  const end = await kafka.endOffsets(topic);
-  const pending = new Map([...end].filter(([, high]) => BigInt(high) > 0n));
-  const latest = new Map<string, BreakerSnapshot>();
-  if (pending.size === 0) return [];
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  const consumer = kafka.consumer({
-    groupId: `bulwark-breaker-restore-${os.hostname()}-${randomBytes(4).toString('hex')}`,
-    topics: [topic],
-    fromBeginning: true,
-    handle: async (batch) => {
-      for (const m of batch.messages) {
-        const snap = m.value === null ? null : parseSnapshot(m.value.toString('utf8'));
-        if (snap && (latest.get(snap.scope)?.version ?? -1) < snap.version) latest.set(snap.scope, snap);
-        const high = pending.get(m.partition);
-        if (high !== undefined && BigInt(m.offset) + 1n >= BigInt(high)) pending.delete(m.partition);
+): Promise<RestoreChoice[]> {
+  const messages = await readTopicToEnd(kafka, topic, { timeoutMs, groupLabel: 'breaker-restore' });
+  const { choices, rejected } = chooseRestore(
+    messages.map((m) => ({
+      key: m.key === null ? null : m.key.toString('utf8'),
+      value: m.value === null ? null : m.value.toString('utf8'),
+    })),
+    keys,
+    new Date().toISOString(),
+  );
+  for (const r of rejected) deps.metrics?.controlRejected.inc({ topic: 'control', reason: r.reason });
+  if (rejected.length > 0)
+    deps.logger.error(
+      { rejected: rejected.length, reasons: [...new Set(rejected.map((r) => r.reason))] },
+      'control topic holds messages that do not verify: ignored (is someone else writing to it?)',
+    );
+  return choices;
+}
+
+/** The sealed entries on withdrawals.audit.v1, oldest first (unparseable values skipped, and counted). */
+export async function readAuditTopic(
+  kafka: KafkaClient,
+  topic: string,
+  deps: { metrics?: BreakerMetrics } = {},
+  timeoutMs = 60_000,
+): Promise<Record<string, unknown>[]> {
+  const messages = await readTopicToEnd(kafka, topic, { timeoutMs, groupLabel: 'breaker-audit' });
+  const out: Record<string, unknown>[] = [];
+  for (const m of messages) {
+    try {
+      const v: unknown = JSON.parse(m.value?.toString('utf8') ?? '');
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        out.push(v as Record<string, unknown>);
+        continue;
       }
-      if (pending.size === 0) done();
-    },
-  });
-  await consumer.start();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      finished,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`reading ${topic} did not finish in ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    await consumer.stop();
+    } catch {
+      // counted below
+    }
+    deps.metrics?.controlRejected.inc({ topic: 'audit', reason: 'malformed' });
   }
-  return [...latest.values()];
+  return out;
 }

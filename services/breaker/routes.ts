@@ -4,6 +4,7 @@ import { StateStoreError } from '../../libs/errors';
 import { HttpError, type HttpRequest, type HttpResponse, type ServiceHttp } from '../../libs/http/server';
 import type { Logger } from '../../libs/logger';
 import type { BreakerMetrics } from '../../libs/metrics';
+import { auditedRoute, type RequestContext } from './audit-requests';
 import { clientKey, type AuthFailureLimiter } from './auth-limiter';
 import { JwtOperators, type JwtOutcome } from './jwt-operators';
 import { MAX_TOKEN_LENGTH, type Operator, type OperatorVerifier, type Role } from './operators';
@@ -54,55 +55,73 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
     }),
   );
 
+  // Every operator request lands in the audit trail, refusals included (services/breaker/audit-requests.ts).
+  const audited = auditedRoute(deps);
+
   http.route('POST', '/v1/breaker/halt', (req) =>
-    guarded(async () => {
-      const op = await authenticate(req, 'halt', deps);
-      const { scope, reason } = scopeAndReason(await req.json());
-      const change = await breaker.halt(scope, reason, op.name);
-      deps.logger.warn({ operator: op.name, scope, changed: change !== null }, 'operator halt');
-      if (change) {
-        const { at: _at, previous: _p, ...snapshot } = change;
-        return { status: 200, body: { changed: true, ...snapshot } };
-      }
-      return { status: 200, body: { changed: false, ...(await breaker.status(scope)) } };
-    }),
+    audited(req, '/v1/breaker/halt', (ctx, origin) =>
+      guarded(async () => {
+        const op = await authenticate(req, 'halt', deps, ctx);
+        const { scope, reason } = scopeAndReason(await req.json());
+        ctx.scope = scope;
+        const change = await breaker.halt(scope, reason, op.name, undefined, origin);
+        deps.logger.warn({ operator: op.name, scope, changed: change !== null }, 'operator halt');
+        if (change) {
+          const { at: _at, previous: _p, ...snapshot } = change;
+          return { status: 200, body: { changed: true, ...snapshot } };
+        }
+        return { status: 200, body: { changed: false, ...(await breaker.status(scope)) } };
+      }),
+    ),
   );
 
   http.route('POST', '/v1/breaker/resume', (req) =>
-    guarded(async () => {
-      const op = await authenticate(req, 'resume', deps);
-      const { scope, reason } = scopeAndReason(await req.json());
-      const r = await breaker.requestResume(scope, reason, op.name);
-      deps.logger.warn({ operator: op.name, scope, status: r.status }, 'operator resume request');
-      if (r.status === 'resumed') {
-        const { at: _at, previous: _p, ...snapshot } = r.change;
-        return { status: 200, body: { status: 'resumed', ...snapshot } };
-      }
-      return {
-        status: 202,
-        body: {
-          status: 'pending',
-          scope,
-          approvals: r.approvals,
-          required: r.required,
-          ...(r.repeated ? { note: `${op.name} already approved; a different operator must approve` } : {}),
-        },
-      };
-    }),
+    audited(req, '/v1/breaker/resume', (ctx, origin) =>
+      guarded(async () => {
+        const op = await authenticate(req, 'resume', deps, ctx);
+        const { scope, reason } = scopeAndReason(await req.json());
+        ctx.scope = scope;
+        const r = await breaker.requestResume(scope, reason, op.name, origin);
+        deps.logger.warn({ operator: op.name, scope, status: r.status }, 'operator resume request');
+        if (r.status === 'resumed') {
+          const { at: _at, previous: _p, ...snapshot } = r.change;
+          return { status: 200, body: { status: 'resumed', ...snapshot } };
+        }
+        return {
+          status: 202,
+          body: {
+            status: 'pending',
+            scope,
+            approvals: r.approvals,
+            required: r.required,
+            ...(r.repeated ? { note: `${op.name} already approved; a different operator must approve` } : {}),
+          },
+        };
+      }),
+    ),
   );
 
   http.route('GET', '/v1/breaker/audit', (req) =>
-    guarded(async () => {
-      await authenticate(req, 'audit', deps);
-      const raw = req.query.get('limit');
-      const limit = raw === null ? 100 : Number(raw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT)
-        throw new HttpError(400, {
-          error: `limit must be a whole number from 1 to ${MAX_AUDIT}`,
-          field: 'limit',
-        });
-      return { status: 200, body: { entries: await breaker.audit(limit) } };
-    }),
+    audited(req, '/v1/breaker/audit', (ctx) =>
+      guarded(async () => {
+        await authenticate(req, 'audit', deps, ctx);
+        const raw = req.query.get('limit');
+        const limit = raw === null ? 100 : Number(raw);
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT)
+          throw new HttpError(400, {
+            error: `limit must be a whole number from 1 to ${MAX_AUDIT}`,
+            field: 'limit',
+          });
+        // Pages back from an entry's id (the `id` of the oldest entry of the previous page).
+        const before = req.query.get('before');
+        if (before !== null && !/^\d{1,20}-\d{1,20}$/.test(before))
+          throw new HttpError(400, {
+            error: 'before must be an audit entry id such as 1700000000000-0',
+            field: 'before',
+          });
+        return { status: 200, body: { entries: await breaker.audit(limit, before ?? undefined) } };
+      }),
+    ),
   );
 }
 
@@ -112,12 +131,19 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
  * tokens are checked first (a few SHA-256, constant time), then JWTs. Failures are logged only below the
  * limits, so a flood costs no log line per request.
  */
-async function authenticate(req: HttpRequest, role: Role, deps: BreakerRoutesDeps): Promise<Operator> {
+async function authenticate(
+  req: HttpRequest,
+  role: Role,
+  deps: BreakerRoutesDeps,
+  ctx?: RequestContext,
+): Promise<Operator> {
   const header = req.headers.authorization;
   const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   const checked: JwtOutcome = m ? await verifyToken(m[1]!, deps) : { reason: 'missing bearer token' };
   if ('operator' in checked) {
     const op = checked.operator;
+    // Known from here on, so a 403 is audited with the operator's name.
+    if (ctx) ctx.operator = op.name;
     if (!op.roles.has(role))
       throw new HttpError(403, { error: `operator ${op.name} lacks the ${role} role` });
     return op;

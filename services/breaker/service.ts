@@ -1,4 +1,4 @@
-import { Breaker, type BreakerConfig } from '../../libs/breaker';
+import { Breaker, requireControlKeys, type BreakerConfig } from '../../libs/breaker';
 import { httpServerSettings } from '../../libs/config/http';
 import { StateEpoch } from '../../libs/engine';
 import { kafkaSecurity, redisConnection } from '../../libs/config';
@@ -17,7 +17,7 @@ import {
 import { createRedis, redisAnswers } from '../../libs/redis';
 import { AuthFailureLimiter } from './auth-limiter';
 import type { BreakerEnv } from './config';
-import { controlPublisher, readControlSnapshots } from './control-topic';
+import { auditPublisher, controlPublisher, readAuditTopic, readControlRestore } from './control-topic';
 import { intakeFlags } from './flag-intake';
 import type { JwtOperators } from './jwt-operators';
 import { OperatorFile } from './operator-file';
@@ -55,6 +55,8 @@ export async function startBreakerService(
 ): Promise<RunningBreakerService> {
   const config = withStallOverride(triggers, env.BULWARK_STALL_MS);
   const httpSettings = httpServerSettings(env); // before any connection: a bad TLS file stops the start
+  // Before any connection: a missing or weak key stops the start with the variable's name.
+  const keys = requireControlKeys(env);
   const logger = componentLogger('breaker', root);
   const registry = createRegistry('breaker');
   const metrics = breakerMetrics(registry);
@@ -79,7 +81,8 @@ export async function startBreakerService(
   const producer = kafka.producer();
   await producer.connect();
 
-  const restore = await readControlSnapshots(kafka, topics.control);
+  const readRestore = () => readControlRestore(kafka, topics.control, keys, { logger, metrics });
+  const restore = await readRestore();
   // The control topic holds snapshots but Redis has neither the epoch marker nor a global state: Redis lost
   // its data while no breaker ran (checked before Breaker.create writes a fresh global state).
   const epoch = new StateEpoch(redis, env.BULWARK_KEY_PREFIX, 'breaker');
@@ -92,7 +95,10 @@ export async function startBreakerService(
     config,
     logger,
     metrics,
-    publish: controlPublisher(producer, topics.control),
+    keys,
+    publish: controlPublisher(producer, topics.control, keys),
+    publishAudit: auditPublisher(producer, topics.audit),
+    loadAuditTrail: () => readAuditTopic(kafka, topics.audit, { metrics }),
     restore,
   });
 
@@ -209,7 +215,7 @@ export async function startBreakerService(
       );
     }
     if (!record.breakerHaltedAt) {
-      await breaker.restore(await readControlSnapshots(kafka, topics.control));
+      await breaker.restore(await readRestore());
       await breaker.ensureInitialised();
       await breaker.tripStateLost(
         `noticed by the ${record.lostBy ?? 'breaker'} at ${record.lostAt}`,
@@ -233,7 +239,7 @@ export async function startBreakerService(
       const snaps = await breaker.refreshMetrics();
       if (!snaps.some((s) => s.scope === 'global')) {
         logger.error('global breaker state missing in Redis: restoring from the control topic');
-        await breaker.restore(await readControlSnapshots(kafka, topics.control));
+        await breaker.restore(await readRestore());
         await breaker.ensureInitialised();
       }
       await breaker.flushOutbox();

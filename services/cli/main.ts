@@ -27,9 +27,10 @@ import { parseDuration, writeSimulation, type SimulateOptions } from '../../libs
 import { intOpt, isoOpt, numberOpt, parse, refuseOptions, shareOpt } from './args';
 import { inProcessEnvSchema, kafkaReplayEnvSchema } from './env';
 import { checkDistinct, checkWritable } from './output';
+import { audit } from './audit';
 import { USAGE } from './usage';
 
-/** `bulwark`: replay, backtest and simulate. Exit codes: 0 done, 1 failed while running, 2 bad usage. */
+/** `bulwark`: replay, backtest, simulate and audit. Exit codes: 0 done, 1 failed while running, 2 bad usage. */
 export async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError('a command is required');
@@ -37,7 +38,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE.main}\n`);
     return 0;
   }
-  const commands: Record<string, (args: string[]) => Promise<number>> = { replay, backtest, simulate };
+  const commands: Record<string, (args: string[]) => Promise<number>> = {
+    replay,
+    backtest,
+    simulate,
+    audit,
+  };
   const fn = commands[command];
   if (!fn) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   return fn(rest);

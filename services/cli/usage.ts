@@ -1,11 +1,15 @@
+import { AUDIT_USAGE } from './audit';
+
 /** Usage text per subcommand; printed on --help (exit 0) and after a bad argument (exit 2). */
 export const USAGE: Record<string, string> = {
+  audit: AUDIT_USAGE,
   main: `usage: bulwark <command> [options]
 
 commands:
   replay FILE      replay a recorded event log and report flags and breaker changes
   backtest FILE    replay a log under two rule configurations and report the flags that differ
   simulate         write a synthetic event log (ordinary traffic, optionally an attack)
+  audit verify     check the breaker's hash-chained audit trail (API and topic); audit export: JSON lines
 
 Run 'bulwark <command> --help' for a command's options.`,
   replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--speed max|N] [--config FILE] [--report FILE]

@@ -81,3 +81,11 @@ export function realStack(): { kafka: KafkaClient; redis: Redis; fresh: (label: 
   };
   return { kafka, redis, fresh };
 }
+
+/** A fresh breaker signing key line (`kid:base64secret`) for a test; never passed on a command line. */
+export function testControlKeyLine(kid = 'test'): string {
+  return `${kid}:${randomBytes(32).toString('base64')}`;
+}
+
+/** One signing key per test process, as BULWARK_CONTROL_KEYS would hold it. */
+export const TEST_CONTROL_KEYS = testControlKeyLine();

@@ -14,7 +14,7 @@ import { breakerEnvSchema } from '../../services/breaker/config';
 import { OperatorRegistry } from '../../services/breaker/operators';
 import { startBreakerService } from '../../services/breaker/service';
 import { startDetector } from './detector';
-import { KAFKA_BROKERS, REDIS_URL } from './env';
+import { KAFKA_BROKERS, REDIS_URL, TEST_CONTROL_KEYS } from './env';
 
 /** Writes a replay config file (rules YAML) and returns its path. */
 export function configFile(name: string, yaml: string): string {
@@ -43,6 +43,7 @@ export async function startReplayStack(
     BULWARK_BREAKER_GROUP: `${prefix}-breaker`,
     BULWARK_DETECTOR_GROUP: `${prefix}-detector`,
     BULWARK_OPERATORS: '',
+    BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
   });
   const breaker = await startBreakerService(
     breakerEnv,

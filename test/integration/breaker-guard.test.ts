@@ -37,6 +37,60 @@ describe('withdrawal guard (fails closed) on real Redis', () => {
     redis.disconnect();
   });
 
+  it('without an asset, refuses while any scope is halted (fail closed), and so does the status route logic', async () => {
+    const p = prefix();
+    const breaker = await Breaker.create({
+      redis,
+      prefix: p,
+      config: defaultBreakerConfig(),
+      logger: silentLogger(),
+    });
+    const g = guard({ redisUrl: REDIS_URL, prefix: p, cacheMs: 0 });
+    expect(await g.isAllowed()).toBe(true);
+    await breaker.halt('asset:ETH', 'exploit on the ETH hot wallet', 'alice');
+    expect(await g.isAllowed()).toBe(false);
+    expect(await g.check()).toMatchObject({ allowed: false, scope: 'asset:ETH', state: 'halted' });
+    expect(await breaker.statusForAsset()).toMatchObject({ allowed: false, scope: 'asset:ETH' });
+    expect(await g.isAllowed('BTC')).toBe(true);
+    // A scope the breaker wrote whose state then vanished is not "never halted".
+    await redis.del(breakerKeys(p).state('asset:ETH'));
+    expect(await g.check()).toMatchObject({ allowed: false, state: 'unknown' });
+  });
+
+  it('refuses reasons with control or bidi characters, and neutralises stored ones in answers', async () => {
+    const p = prefix();
+    const breaker = await Breaker.create({
+      redis,
+      prefix: p,
+      config: defaultBreakerConfig(),
+      logger: silentLogger(),
+    });
+    await expect(breaker.halt('global', 'fine \u202eFDSU', 'alice')).rejects.toMatchObject({
+      code: 'EBADREQUEST',
+      context: { field: 'reason' },
+    });
+    await expect(breaker.halt('global', 'line\ninjected', 'alice')).rejects.toMatchObject({
+      code: 'EBADREQUEST',
+    });
+    // Written by an older version or by hand: served escaped, never raw.
+    await redis.set(
+      breakerKeys(p).state('global'),
+      JSON.stringify({
+        scope: 'global',
+        state: 'halted',
+        since: 'x',
+        reason: 'a\u202eb',
+        trigger: 't',
+        by: 'b',
+        version: 3,
+      }),
+    );
+    const g = guard({ redisUrl: REDIS_URL, prefix: p, cacheMs: 0 });
+    const status = await g.check('ETH');
+    expect(status.reason).toBe('a\\u202eb');
+    expect((await breaker.statusForAsset('ETH')).reason).toBe('a\\u202eb');
+  });
+
   it('allows while open, refuses once global or the asset is halted', async () => {
     const p = prefix();
     const breaker = await Breaker.create({

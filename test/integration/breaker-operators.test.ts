@@ -3,13 +3,16 @@ import {
   BreakerError,
   defaultBreakerConfig,
   parseBreakerConfig,
+  parseControlKeys,
+  verifyFields,
   type BreakerChange,
   type BreakerConfig,
 } from '../../libs/breaker';
 import type { KafkaClient } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
-import { controlPublisher, readControlSnapshots } from '../../services/breaker/control-topic';
+import { controlPublisher, readControlRestore } from '../../services/breaker/control-topic';
 import {
+  TEST_CONTROL_KEYS,
   cleanRedis,
   deleteTopicsWithPrefix,
   provisionTopics,
@@ -20,6 +23,8 @@ import {
 } from '../helpers/env';
 
 jest.setTimeout(90000);
+
+const keys = parseControlKeys(TEST_CONTROL_KEYS, 'test');
 
 /** Every message on the control topic, in offset order. */
 async function readControl(
@@ -88,7 +93,7 @@ describe('breaker operators, audit and control topic on real Redis and Kafka', (
       prefix,
       config,
       logger: silentLogger(),
-      ...(controlTopic ? { publish: controlPublisher(producer, controlTopic) } : {}),
+      ...(controlTopic ? { publish: controlPublisher(producer, controlTopic, keys) } : {}),
     });
   }
 
@@ -154,6 +159,10 @@ describe('breaker operators, audit and control topic on real Redis and Kafka', (
         trigger: 'manual',
         by: 'alice',
         version: 1,
+        at: halt!.at,
+        crossedAt: null,
+        kid: 'test',
+        sig: expect.stringMatching(/^[0-9a-f]{64}$/),
       },
       {
         scope: 'global',
@@ -163,8 +172,13 @@ describe('breaker operators, audit and control topic on real Redis and Kafka', (
         trigger: 'resume',
         by: 'alice,bob',
         version: 2,
+        at: resumed.at,
+        crossedAt: null,
+        kid: 'test',
+        sig: expect.stringMatching(/^[0-9a-f]{64}$/),
       },
     ]);
+    for (const m of published) expect(verifyFields(keys, m)).toEqual({ ok: true });
   });
 
   it('publishes automatic trips before onFlags resolves, and restores state from the control topic', async () => {
@@ -201,7 +215,7 @@ describe('breaker operators, audit and control topic on real Redis and Kafka', (
 
     // Redis loses everything; a new instance restores the halt from the topic instead of starting open.
     await cleanRedis(redis, prefix);
-    const snapshots = await readControlSnapshots(kafka, control);
+    const snapshots = await readControlRestore(kafka, control, keys, { logger: silentLogger() });
     const restored = await Breaker.create({
       redis,
       prefix,

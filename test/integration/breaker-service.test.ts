@@ -7,6 +7,7 @@ import { startBreakerService, type RunningBreakerService } from '../../services/
 import {
   KAFKA_BROKERS,
   REDIS_URL,
+  TEST_CONTROL_KEYS,
   cleanRedis,
   deleteTopicsWithPrefix,
   provisionTopics,
@@ -53,6 +54,7 @@ describe('breaker service: flags from Kafka to a halt on the control topic', () 
         BULWARK_PARTITIONS: '2',
         BULWARK_BREAKER_GROUP: `${topicPrefix}-breaker`,
         BULWARK_DETECTOR_GROUP: `${topicPrefix}-detector`,
+        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
       }),
       BULWARK_BREAKER_PORT: 0,
     };
@@ -115,6 +117,10 @@ describe('breaker service: flags from Kafka to a halt on the control topic', () 
       trigger: 'critical-users',
       by: 'breaker',
       version: 1,
+      at: at(4),
+      crossedAt: at(4),
+      kid: 'test',
+      sig: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(seen.find((s) => s.topic === topics.dlq(topics.flags))!.value).toMatchObject({
       sourceTopic: topics.flags,

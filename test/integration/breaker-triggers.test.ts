@@ -117,7 +117,7 @@ describe('breaker triggers on real Redis', () => {
     expect((await b.status('global')).state).toBe('open');
   });
 
-  it('gives the same trip, at the same event time, whatever the arrival order', async () => {
+  it('gives the same crossing, at the same event time, whatever the arrival order; at is what was processed', async () => {
     const flags = [
       flag({ userId: 'u1', at: min(0) }),
       flag({ userId: 'u2', at: min(5) }),
@@ -134,9 +134,16 @@ describe('breaker triggers on real Redis', () => {
     for (const order of orders) {
       const { b } = await breaker();
       const changes = [];
-      for (const i of order) changes.push(...(await b.onFlags([flags[i]!])));
-      expect(changes.map((c) => ({ at: c.at, trigger: c.trigger }))).toEqual([
-        { at: min(9), trigger: 'critical-users' },
+      const seen: number[] = [];
+      for (const i of order) {
+        seen.push(i);
+        const got = await b.onFlags([flags[i]!]);
+        // Effective when it tripped: the newest event time processed by then.
+        if (got.length > 0) expect(got[0]!.at).toBe(flags[Math.max(...seen)]!.occurredAt);
+        changes.push(...got);
+      }
+      expect(changes.map((c) => ({ crossedAt: c.crossedAt, trigger: c.trigger }))).toEqual([
+        { crossedAt: min(9), trigger: 'critical-users' },
       ]);
     }
   });
@@ -148,7 +155,13 @@ describe('breaker triggers on real Redis', () => {
     expect(await b.onFlags([flag({ userId: 'u3', at: min(5) })])).toEqual([]);
     // A late u4 at 3 makes (-7..3] u1,u4 and (-5..5] u1,u4,u3: three users, reached at minute 5.
     const [change] = await b.onFlags([flag({ userId: 'u4', at: min(3) })]);
-    expect(change).toMatchObject({ at: min(5), trigger: 'critical-users' });
+    // Crossed at minute 5, effective at minute 12: the newest event time the breaker had processed.
+    expect(change).toMatchObject({
+      crossedAt: min(5),
+      at: min(12),
+      since: min(12),
+      trigger: 'critical-users',
+    });
   });
 
   it('flagged-value halts at 250,000 USD of high/critical flags, each withdrawal counted once', async () => {
@@ -226,8 +239,11 @@ describe('breaker triggers on real Redis', () => {
     // One more critical user inside the same 10 min: the old three are not counted again.
     expect(await b.onFlags([flag({ userId: 'u4', at: min(3) })])).toEqual([]);
     expect(await b.onFlags([flag({ userId: 'u5', at: min(4) })])).toEqual([]);
+    const resumedAt = (await b.status('global')).at;
     const [again] = await b.onFlags([flag({ userId: 'u6', at: min(5) })]);
-    expect(again).toMatchObject({ state: 'halted', version: 3, at: min(5) });
+    expect(again).toMatchObject({ state: 'halted', version: 3, crossedAt: min(5) });
+    // It cannot take effect before the resume it follows (wall-clock time here, as an operator's).
+    expect(again!.at).toBe(resumedAt);
   });
 
   it('drops flags older than the window plus the allowed lateness, and counts them within it', async () => {
@@ -245,7 +261,7 @@ describe('breaker triggers on real Redis', () => {
     const lenient = await breaker();
     await lenient.b.onFlags([flag({ userId: 'u1', at: min(100) })]);
     const [change] = await lenient.b.onFlags(late.map((f) => ({ ...f })));
-    expect(change).toMatchObject({ at: min(82), trigger: 'critical-users' });
+    expect(change).toMatchObject({ crossedAt: min(82), at: min(100), trigger: 'critical-users' });
   });
 
   it('does not count a flag dated far in the future, so it cannot blind the windows', async () => {
@@ -313,14 +329,19 @@ describe('breaker triggers on real Redis', () => {
           seen.push(f);
           const [c] = await b2.onFlags([f]);
           if (c) {
-            tripped = { at: c.at, trigger: c.trigger };
+            tripped = { at: c.crossedAt!, trigger: c.trigger };
+            // Effective at the newest event time processed, never before the crossing.
+            expect(c.at).toBe(new Date(Math.max(...seen.map((x) => Date.parse(x.occurredAt)))).toISOString());
             break;
           }
         }
         // Reference: on the arrival prefix that tripped, the earliest crossing of a window holding the last flag.
         if (tripped) expect(referenceTrip(cfg, seen)).toEqual(tripped);
         else for (let k = 1; k <= order.length; k++) expect(referenceTrip(cfg, order.slice(0, k))).toBeNull();
-        expect(batched.map((c) => ({ at: c.at, trigger: c.trigger }))).toEqual(tripped ? [tripped] : []);
+        expect(batched.map((c) => ({ at: c.crossedAt, trigger: c.trigger }))).toEqual(
+          tripped ? [tripped] : [],
+        );
+        for (const c of batched) expect(c.at >= c.crossedAt!).toBe(true);
       }
     });
   }

@@ -9,7 +9,7 @@ import { createRedis, type Redis } from '../../libs/redis';
 import { replayInProcess } from '../../libs/replay/in-process';
 import { newOperatorLine } from '../../services/breaker/operators';
 import { fastRules, publish, readAll } from '../helpers/detector';
-import { uniquePrefix, waitFor } from '../helpers/env';
+import { TEST_CONTROL_KEYS, uniquePrefix, waitFor } from '../helpers/env';
 import { userStream, type Ev } from '../helpers/events';
 import { OwnKafka, OwnRedis, ServiceProcess, freePort } from '../helpers/own-servers';
 
@@ -109,6 +109,7 @@ describe('chaos: detector, breaker, broker and Redis killed mid-stream', () => {
         ...common(),
         BULWARK_BREAKER_PORT: String(breakerPort),
         BULWARK_OPERATORS: `${alice.line},${bob.line}`,
+        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
       }),
       path.join(dir, `${prefix}-breaker.log`),
     );

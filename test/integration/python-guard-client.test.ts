@@ -16,6 +16,7 @@ import {
   testRedis,
   uniquePrefix,
   waitFor,
+  TEST_CONTROL_KEYS,
 } from '../helpers/env';
 
 jest.setTimeout(90000);
@@ -70,6 +71,7 @@ describe('examples/python/guard_client.py against a real breaker', () => {
         BULWARK_PARTITIONS: '1',
         BULWARK_BREAKER_GROUP: `${topicPrefix}-breaker`,
         BULWARK_DETECTOR_GROUP: `${topicPrefix}-detector`,
+        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
       }),
       BULWARK_BREAKER_PORT: 0,
     };

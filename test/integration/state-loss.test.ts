@@ -7,7 +7,15 @@ import { breakerEnvSchema } from '../../services/breaker/config';
 import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operators';
 import { startBreakerService } from '../../services/breaker/service';
 import { counter, fastRules, publish, readAll, startDetector } from '../helpers/detector';
-import { KAFKA_BROKERS, REDIS_URL, cleanRedis, provisionTopics, realStack, waitFor } from '../helpers/env';
+import {
+  KAFKA_BROKERS,
+  REDIS_URL,
+  TEST_CONTROL_KEYS,
+  cleanRedis,
+  provisionTopics,
+  realStack,
+  waitFor,
+} from '../helpers/env';
 import { HOUR, T0, approval, login, mfa, userStream, type Ev } from '../helpers/events';
 
 jest.setTimeout(150000);
@@ -55,6 +63,7 @@ describe('Redis loses its data under a live detector and breaker', () => {
         BULWARK_PARTITIONS: '3',
         BULWARK_BREAKER_GROUP: `${prefix}-breaker`,
         BULWARK_DETECTOR_GROUP: `${prefix}-detector`,
+        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
       }),
       BULWARK_BREAKER_PORT: 0,
     };

@@ -20,6 +20,8 @@
   ARGV[4] amount (cents)   ARGV[5] event time (ms)   ARGV[6] event time (ISO)   ARGV[7] window (ms)
   ARGV[8] allowed lateness (ms)   ARGV[9] threshold (count or cents)   ARGV[10] trigger id   ARGV[11] scope
   ARGV[12] now (ISO)   ARGV[13] label   ARGV[14] window text   ARGV[15] flagId   ARGV[16] threshold text
+  ARGV[17] the newest event time (ISO) the breaker has processed, this flag included: a trip's `at`
+  (its `crossedAt` is the end of the crossing window; `at` is never earlier)
   Returns JSON {r='late'|'duplicate'|'added'|'added-halted'|'bounded'} or {r='tripped', change}.
 ]]
 --- @include "state"
@@ -166,8 +168,10 @@ for j = 1, #kept do
         windowTo = add.t, lastFlagId = ARGV[15],
       }
       local keys = { state = KEYS[6], audit = KEYS[7], outbox = KEYS[8], scopes = KEYS[9] }
-      local change = apply_change(keys, cur, scope, 'halted', reason, trigger, 'breaker', add.t, now_iso, 'trip',
-        { detail = detail })
+      local at_iso = ARGV[17]
+      if not at_iso or at_iso < add.t then at_iso = add.t end
+      local change = apply_change(keys, cur, scope, 'halted', reason, trigger, 'breaker', at_iso, now_iso, 'trip',
+        { detail = detail }, add.t)
       return cjson.encode({ r = 'tripped', change = change })
     end
   end

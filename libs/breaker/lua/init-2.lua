@@ -7,7 +7,7 @@
 ]]
 local snap = cjson.encode({
   scope = ARGV[1], state = 'open', since = ARGV[2], reason = 'initial state',
-  trigger = 'init', by = 'breaker', version = 0,
+  trigger = 'init', by = 'breaker', version = 0, at = ARGV[2], crossedAt = cjson.null,
 })
 if redis.call('SET', KEYS[1], snap, 'NX') then
   redis.call('SADD', KEYS[2], ARGV[1])
