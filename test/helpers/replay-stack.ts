@@ -31,7 +31,7 @@ export async function startReplayStack(
   prefix: string,
   opts: { kafka: KafkaClient; redis: Redis; topics: TopicNames; config: ReplayConfig },
 ) {
-  const { detector, started } = startDetector(prefix, {}, opts.config.rules);
+  const { detector, registry, started } = startDetector(prefix, {}, opts.config.rules);
   await started;
   const breakerEnv = loadConfig(breakerEnvSchema, {
     BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
@@ -76,5 +76,5 @@ export async function startReplayStack(
     await detector.stop();
     await breaker.stop();
   };
-  return { replay, stop };
+  return { replay, stop, detector, registry, breaker };
 }
