@@ -8,7 +8,7 @@ import { loadReplayConfig } from '../../libs/replay/config';
 import { replayInProcess } from '../../libs/replay/in-process';
 import { openLog, readLines } from '../../libs/replay/lines';
 import { counter, readAll } from '../helpers/detector';
-import { KAFKA_BROKERS, provisionTopics, realStack } from '../helpers/env';
+import { KAFKA_BROKERS, provisionTopics, realStack, waitFor } from '../helpers/env';
 import { configFile, startReplayStack } from '../helpers/replay-stack';
 
 jest.setTimeout(240000);
@@ -79,7 +79,7 @@ function hostileMix(seed: number): Hostile[] {
   const inputs: Where[] = ['auth', 'wallet'];
   const pick = () => inputs[Math.floor(rnd() * 2)]!;
 
-  for (let i = 0; i < 40; i++) dlq(pick(), bytes(1 + Math.floor(rnd() * 300)));
+  for (let i = 0; i < 120; i++) dlq(pick(), bytes(1 + Math.floor(rnd() * 300)));
   dlq('auth', bytes(800 * 1024));
   dlq('wallet', bytes(800 * 1024));
   for (let i = 0; i < 3; i++) dlq(pick(), login({ pad: 'x'.repeat(70 * 1024) }));
@@ -149,7 +149,7 @@ function hostileMix(seed: number): Hostile[] {
       evidence: {},
       ...over,
     });
-  for (let i = 0; i < 10; i++) dlq('flags', bytes(1 + Math.floor(rnd() * 200)));
+  for (let i = 0; i < 40; i++) dlq('flags', bytes(1 + Math.floor(rnd() * 200)));
   dlq('flags', bytes(800 * 1024));
   for (let i = 0; i < 5; i++) dlq('flags', null);
   for (let i = 0; i < 3; i++) dlq('flags', flag({ occurredAt: '9999-01-01T00:00:00Z' }));
@@ -188,6 +188,7 @@ describe('fuzz: hostile messages on the input topics of a live detector and brea
     });
 
     const hostile = shuffle(hostileMix(20261201), prng(7));
+    expect(hostile.length).toBeGreaterThanOrEqual(250);
     // Three through kcat, as another client would write them: a binary file, a tombstone, bad JSON.
     const kcatDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-fuzz-'));
     const binFile = path.join(kcatDir, 'bin');
@@ -269,6 +270,29 @@ describe('fuzz: hostile messages on the input topics of a live detector and brea
       expect(await counter(registry, 'bulwark_events_ignored_total')).toBe(
         want('auth', 'ignored') + want('wallet', 'ignored'),
       );
+
+      // Redelivered stream events (a producer retrying) are counted as duplicates and change nothing.
+      const before = await counter(registry, 'bulwark_events_duplicate_total');
+      const again = fs
+        .readFileSync(FILE, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '' && parseEvent(l).kind === 'valid')
+        .slice(0, 10);
+      const republisher = kafka.producer();
+      await republisher.connect();
+      await republisher.send(
+        again.map((line): OutRecord => {
+          const e = JSON.parse(line) as { type: string; userId: string };
+          return {
+            topic: topicOfType(e.type) === 'auth' ? topics.auth : topics.wallet,
+            key: e.userId,
+            value: line,
+          };
+        }),
+      );
+      await republisher.disconnect();
+      await waitFor(async () => (await counter(registry, 'bulwark_events_duplicate_total')) >= before + 10);
+      expect(await counter(registry, 'bulwark_events_duplicate_total')).toBe(before + 10);
 
       // 3. Nothing crashed: no failed batch, no restart, both services ready.
       expect(await counter(registry, 'bulwark_batch_failures_total')).toBe(0);
