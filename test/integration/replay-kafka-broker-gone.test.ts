@@ -75,7 +75,9 @@ describe('kafka-mode replay when Kafka goes away', () => {
         .filter((l) => l.startsWith('bulwark:'))
         .map((l) => l.trim());
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^bulwark: Kafka .*while waiting for the detector to consume/);
+      expect(lines[0]).toMatch(
+        /^bulwark: lost Kafka at BULWARK_KAFKA_BROKERS=127\.0\.0\.1:\d+: .*while waiting for the detector to consume/,
+      );
     } finally {
       child.kill('SIGKILL');
     }
