@@ -181,10 +181,12 @@ export class Breaker {
     const results = await this.exec(pipeline);
     const changes: BreakerChange[] = [];
     queued.forEach((q, i) => {
-      const r = JSON.parse(String(results[i])) as { r: string; change?: unknown };
+      const r = JSON.parse(String(results[i])) as { r: string; change?: unknown; field?: string };
       if (r.r === 'tripped') changes.push(parseChange(r.change));
       else if (r.r === 'late')
         this.opts.logger.warn(q, 'flag older than its window allows (allowedLatenessMs): not counted');
+      else if (r.r === 'invalid')
+        this.opts.logger.error({ ...q, field: r.field }, 'flag cannot be counted exactly: not counted');
     });
     for (const f of flags) this.opts.metrics?.flagsConsumed.inc({ severity: f.severity });
     this.recordChanges(changes);

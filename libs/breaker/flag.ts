@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_AMOUNT_USD, outsideRange, type EventTimeRange } from '../events';
 import { TICKER_PATTERN } from './scope';
 
 /**
@@ -21,7 +22,12 @@ export const flagSchema = z.object({
   occurredAt: isoWithOffset,
   raisedAt: isoWithOffset,
   asset: z.string().regex(TICKER_PATTERN, 'must be an upper-case ticker'),
-  amountUsd: z.number({ error: 'must be a number' }).finite().nonnegative('must be >= 0'),
+  // Bounded as in the event schema: its cents must stay an exact integer for the breaker's HINCRBY.
+  amountUsd: z
+    .number({ error: 'must be a number' })
+    .finite()
+    .nonnegative('must be >= 0')
+    .max(MAX_AMOUNT_USD, `must be at most ${MAX_AMOUNT_USD} (1e11)`),
   evidence: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
 });
 
@@ -29,10 +35,17 @@ export type Flag = z.infer<typeof flagSchema>;
 
 export type FlagParse =
   { ok: true; flag: Flag } | { ok: false; code: FlagInvalidCode; reason: string; field?: string };
-export type FlagInvalidCode = 'empty' | 'too-large' | 'not-json' | 'not-object' | 'schema';
+export type FlagInvalidCode = 'empty' | 'too-large' | 'not-json' | 'not-object' | 'schema' | 'event-time';
 
-/** Parses one message value; never throws. The reason names the first field at fault. */
-export function parseFlag(value: Buffer | string | null, maxBytes = 64 * 1024): FlagParse {
+/**
+ * Parses one message value; never throws. The reason names the first field at fault. With `eventTime`, a
+ * flag whose occurredAt lies outside that range is refused (code event-time): it must not move a window.
+ */
+export function parseFlag(
+  value: Buffer | string | null,
+  maxBytes = 64 * 1024,
+  opts: { eventTime?: EventTimeRange } = {},
+): FlagParse {
   if (value === null || value.length === 0) return { ok: false, code: 'empty', reason: 'empty value' };
   const size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
   if (size > maxBytes)
@@ -46,7 +59,11 @@ export function parseFlag(value: Buffer | string | null, maxBytes = 64 * 1024): 
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     return { ok: false, code: 'not-object', reason: 'value is not a JSON object' };
   const r = flagSchema.safeParse(json);
-  if (r.success) return { ok: true, flag: r.data };
+  if (r.success) {
+    const refused = opts.eventTime && outsideRange(Date.parse(r.data.occurredAt), opts.eventTime);
+    if (refused) return { ok: false, code: 'event-time', reason: refused, field: 'occurredAt' };
+    return { ok: true, flag: r.data };
+  }
   const issue = r.error.issues[0]!;
   const field = issue.path.map(String).join('.') || '(root)';
   return { ok: false, code: 'schema', reason: `${field}: ${issue.message}`, field };

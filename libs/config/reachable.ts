@@ -105,7 +105,8 @@ export function describeLostDependency(
 ): string | undefined {
   const name = err instanceof Error ? err.name : '';
   const message = errorMessage(err);
-  if (deps.brokers && /^KafkaJS/.test(name))
+  // KafkaUnavailableError: kafka-mode replay's own bound on a wait for Kafka (libs/replay/kafka-mode.ts).
+  if (deps.brokers && /^KafkaJS|^KafkaUnavailableError$/.test(name))
     return `lost Kafka at BULWARK_KAFKA_BROKERS=${deps.brokers.join(',')}: ${message}`;
   const redisLike =
     err instanceof StateStoreError ||

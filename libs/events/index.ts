@@ -2,7 +2,6 @@
 export * from './schemas';
 export {
   DEFAULT_MAX_BYTES,
-  encodeForDlq,
   parseEvent,
   topicOfType,
   type InvalidCode,
@@ -11,3 +10,19 @@ export {
   type ParseResult,
 } from './parse';
 export { rfc3339ToEpochMs } from './timestamp';
+export {
+  DLQ_EXCERPT_BYTES,
+  DLQ_MAX_KEY_BYTES,
+  deadLetterRecord,
+  encodeForDlq,
+  type DeadLetter,
+  type DeadLetterCause,
+} from './dead-letter';
+export {
+  DEFAULT_EVENT_TIME_BOUNDS,
+  durationText,
+  eventTimeRange,
+  outsideRange,
+  type EventTimeBounds,
+  type EventTimeRange,
+} from './event-time';

@@ -1,7 +1,10 @@
 import { dropUnsafeKeys } from './parse';
 import {
   AUTH_TYPES,
+  DEFAULT_EVENT_TIME_BOUNDS,
   DEFAULT_MAX_BYTES,
+  MAX_AMOUNT_USD,
+  eventTimeRange,
   WALLET_TYPES,
   encodeForDlq,
   parseEvent,
@@ -251,7 +254,11 @@ describe('parseEvent: schema errors', () => {
     ['amount', 'must be a decimal string like "1.25"', (v: Record<string, unknown>) => (v.amount = '1e3')],
     ['amount', 'must be a decimal string like "1.25"', (v: Record<string, unknown>) => (v.amount = '-1.5')],
     ['amount', 'is required', (v: Record<string, unknown>) => delete v.amount],
-    ['amountUsd', 'must be a non-negative number', (v: Record<string, unknown>) => (v.amountUsd = -5)],
+    [
+      'amountUsd',
+      'must be a non-negative number of at most 100000000000 (1e11)',
+      (v: Record<string, unknown>) => (v.amountUsd = -5),
+    ],
     [
       'asset',
       'must be an upper-case ticker like "ETH" (2-15 of A-Z, 0-9)',
@@ -428,5 +435,51 @@ describe('encodeForDlq', () => {
     const encoded = encodeForDlq(bytes);
     expect(encoded.encoding).toBe('base64');
     expect(Buffer.from(encoded.value!, 'base64')).toEqual(bytes);
+  });
+});
+
+describe('parseEvent: bounds on numbers', () => {
+  it('refuses an amountUsd beyond 1e11 (1e300 was valid and could not be counted), naming the field', () => {
+    const r = parseEvent(approval((v) => (v.amountUsd = 1e300)));
+    expect(r).toMatchObject({ kind: 'invalid', code: 'schema', field: 'amountUsd' });
+    if (r.kind === 'invalid') expect(r.reason).toMatch(/^amountUsd: .*at most/);
+    expect(parseEvent(approval((v) => (v.amountUsd = MAX_AMOUNT_USD))).kind).toBe('valid');
+    expect(parseEvent(approval((v) => (v.amountUsd = MAX_AMOUNT_USD * 1.01))).kind).toBe('invalid');
+  });
+});
+
+describe('parseEvent: event-time sanity', () => {
+  const now = Date.parse('2026-06-01T12:00:00.000Z');
+  const range = eventTimeRange(DEFAULT_EVENT_TIME_BOUNDS, {
+    aheadRefMs: now,
+    latestFrom: 'the wall clock',
+    earliestFrom: 'the wall clock',
+  });
+  const at = (iso: string) =>
+    parseEvent(
+      approval((v) => (v.occurredAt = iso)),
+      { eventTime: range },
+    );
+
+  it('refuses a date further ahead than the bound, with a reason naming occurredAt', () => {
+    const r = at('9999-12-31T23:59:59.000Z');
+    expect(r).toMatchObject({ kind: 'invalid', code: 'event_time', field: 'occurredAt' });
+    if (r.kind === 'invalid') expect(r.reason).toBe('occurredAt: lies more than 1 h ahead of the wall clock');
+    expect(at('2026-06-01T13:00:01.000Z').kind).toBe('invalid');
+    expect(at('2026-06-01T12:59:59.000Z').kind).toBe('valid');
+  });
+
+  it('refuses the epoch and zero dates, and accepts a recorded log of past years', () => {
+    for (const iso of ['1970-01-01T00:00:00.000Z', '1969-12-31T23:59:59.000Z', '0001-01-01T00:00:00Z']) {
+      const r = at(iso);
+      expect(r).toMatchObject({ kind: 'invalid', code: 'event_time', field: 'occurredAt' });
+      if (r.kind === 'invalid')
+        expect(r.reason).toBe('occurredAt: lies more than 3650 d behind the wall clock');
+    }
+    expect(at('2022-01-17T00:02:00.000Z').kind).toBe('valid');
+  });
+
+  it('accepts any date without a range (the range is the caller’s, built from the times it reads)', () => {
+    expect(parseEvent(approval((v) => (v.occurredAt = '9999-12-31T23:59:59.000Z'))).kind).toBe('valid');
   });
 });

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import {
   AUTH_TYPES,
@@ -9,6 +8,7 @@ import {
   type EventType,
   type Topic,
 } from './schemas';
+import { outsideRange, type EventTimeRange } from './event-time';
 
 /**
  * Turns one raw message value into a valid event, an ignored event of a type we do not know, or the reason
@@ -24,7 +24,7 @@ export { AUTH_TYPES, WALLET_TYPES };
 export const DEFAULT_MAX_BYTES = 65_536;
 
 export type InvalidCode =
-  'null' | 'too_large' | 'not_utf8' | 'not_json' | 'not_object' | 'schema' | 'wrong_topic';
+  'null' | 'too_large' | 'not_utf8' | 'not_json' | 'not_object' | 'schema' | 'wrong_topic' | 'event_time';
 
 export type ParseResult =
   | { kind: 'valid'; event: BulwarkEvent }
@@ -38,6 +38,11 @@ export interface ParseOptions {
   maxBytes?: number;
   /** The topic the value came from; an event of the other topic's types is rejected. */
   expectedTopic?: Topic;
+  /**
+   * The plausible range of `occurredAt` (see event-time.ts): a valid event outside it is refused with
+   * code `event_time`, so one absurd date never moves event time. Omitted: any date is accepted.
+   */
+  eventTime?: EventTimeRange;
 }
 
 const TOPIC_OF_TYPE: ReadonlyMap<string, Topic> = new Map<string, Topic>([
@@ -107,8 +112,14 @@ export function parseEvent(value: Buffer | string | null, opts?: ParseOptions): 
   }
 
   const parsed = schema.safeParse(json);
-  if (parsed.success) return { kind: 'valid', event: parsed.data };
-  return schemaInvalid(parsed.error.issues);
+  if (!parsed.success) return schemaInvalid(parsed.error.issues);
+  const range = opts?.eventTime;
+  if (range !== undefined) {
+    const refused = outsideRange(parsed.data.occurredAtMs, range);
+    if (refused !== undefined)
+      return { kind: 'invalid', code: 'event_time', field: 'occurredAt', reason: refused };
+  }
+  return { kind: 'valid', event: parsed.data };
 }
 
 /** A type we do not know is not an error (producers add types), as long as the envelope is sound. */
@@ -183,14 +194,4 @@ export function dropUnsafeKeys(value: unknown): void {
     }
     for (const key of Object.keys(record)) stack.push(record[key]);
   }
-}
-
-/**
- * The original value for a dead letter: text when it is valid UTF-8 so that people can read it, base64
- * otherwise so that no byte is lost.
- */
-export function encodeForDlq(value: Buffer | null): { value: string | null; encoding: 'utf8' | 'base64' } {
-  if (value === null) return { value: null, encoding: 'utf8' };
-  if (isUtf8(value)) return { value: value.toString('utf8'), encoding: 'utf8' };
-  return { value: value.toString('base64'), encoding: 'base64' };
 }

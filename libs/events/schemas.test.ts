@@ -307,12 +307,15 @@ describe('wallet fields', () => {
     expect(approved({ amount })).toEqual({ path: 'amount', message: 'must be a decimal string like "1.25"' });
   });
 
-  it.each([0, 4800.5, 1e12])('accepts amountUsd %p', (amountUsd) => {
+  it.each([0, 4800.5, 1e11])('accepts amountUsd %p', (amountUsd) => {
     expect(approved({ amountUsd })).toBeUndefined();
   });
 
-  it.each([-0.01, -1, '4800.5', null, true])('rejects amountUsd %p', (amountUsd) => {
-    expect(approved({ amountUsd })).toEqual({ path: 'amountUsd', message: 'must be a non-negative number' });
+  it.each([-0.01, -1, '4800.5', null, true, 1e11 + 1, 1e300])('rejects amountUsd %p', (amountUsd) => {
+    expect(approved({ amountUsd })).toEqual({
+      path: 'amountUsd',
+      message: 'must be a non-negative number of at most 100000000000 (1e11)',
+    });
   });
 
   it.each(['BTC', 'ETH', 'USDC', '1INCH', 'AB', 'A'.repeat(15)])('accepts asset %p', (asset) => {

@@ -41,6 +41,13 @@ export const MAX_REASON_LENGTH = 4096;
 export const MAX_APPROVAL_FACTORS = 32;
 export const MAX_FACTOR_NAME_LENGTH = 64;
 
+/**
+ * The largest `amountUsd` accepted: a hundred billion dollars, far above any real withdrawal, and small
+ * enough that its cents (1e13) and sums of hundreds of them stay exact integers in doubles, Lua and
+ * Redis's HINCRBY. Without a bound 1e300 was valid and could not be counted at all.
+ */
+export const MAX_AMOUNT_USD = 100_000_000_000;
+
 export const AMOUNT_PATTERN = /^(0|[1-9]\d*)(\.\d+)?$/;
 export const ASSET_PATTERN = /^[A-Z0-9]{2,15}$/;
 
@@ -86,7 +93,8 @@ const amount = z
   .string(rule('must be a decimal string like "1.25"'))
   .max(MAX_AMOUNT_LENGTH)
   .regex(AMOUNT_PATTERN);
-const amountUsd = z.number(rule('must be a non-negative number')).nonnegative();
+const AMOUNT_USD_RULE = `must be a non-negative number of at most ${MAX_AMOUNT_USD} (1e11)`;
+const amountUsd = z.number(rule(AMOUNT_USD_RULE)).nonnegative().max(MAX_AMOUNT_USD);
 const asset = z
   .string(rule('must be an upper-case ticker like "ETH" (2-15 of A-Z, 0-9)'))
   .regex(ASSET_PATTERN);

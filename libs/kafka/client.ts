@@ -1,4 +1,5 @@
 import {
+  ConfigResourceTypes,
   Kafka,
   logLevel as KafkaLogLevel,
   Partitioners,
@@ -10,7 +11,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from '../logger';
-import { errorMessage } from '../errors';
+import { ConfigError, errorMessage } from '../errors';
 import type { TopicDeclaration } from './topics';
 
 /**
@@ -115,18 +116,34 @@ export class KafkaClient {
     if (pending) await pending.then((a) => a.disconnect()).catch(() => undefined);
   }
 
-  /** Creates missing topics; existing ones are left as they are (idempotent). Returns the names created. */
+  /**
+   * Creates missing topics; existing ones are left as they are (idempotent), except that one below a
+   * declared minimum (a DLQ topic whose max.message.bytes cannot hold a dead letter) is refused with a
+   * ConfigError saying how to fix it. Returns the names created.
+   */
   async ensureTopics(decls: TopicDeclaration[]): Promise<string[]> {
     return this.admin(async (admin) => {
       const existing = new Set(await admin.listTopics());
       const missing = decls.filter((d) => !existing.has(d.topic));
-      if (missing.length === 0) return [];
-      try {
-        await admin.createTopics({ topics: missing, waitForLeaders: true });
-      } catch (err) {
-        // Another instance may have created them between list and create: that is fine.
-        if (!/already exists/i.test(errorMessage(err))) throw err;
+      if (missing.length > 0) {
+        try {
+          await admin.createTopics({
+            topics: missing.map(({ topic, numPartitions, configEntries }) => ({
+              topic,
+              numPartitions,
+              configEntries,
+            })),
+            waitForLeaders: true,
+          });
+        } catch (err) {
+          // Another instance may have created them between list and create: that is fine.
+          if (!/already exists/i.test(errorMessage(err))) throw err;
+        }
       }
+      await checkMinimums(
+        admin,
+        decls.filter((d) => existing.has(d.topic) && d.minimums),
+      );
       return missing.map((d) => d.topic);
     });
   }
@@ -190,6 +207,32 @@ function kafkajsSecurity(security: KafkaSecurity | undefined): Pick<KafkaConfig,
   return out;
 }
 
+/** Refuses an existing topic whose numeric settings lie below its declaration's minimums. */
+async function checkMinimums(admin: Admin, decls: TopicDeclaration[]): Promise<void> {
+  if (decls.length === 0) return;
+  const res = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: decls.map((d) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: d.topic,
+      configNames: Object.keys(d.minimums ?? {}),
+    })),
+  });
+  const problems: string[] = [];
+  for (const d of decls) {
+    const entries = res.resources.find((r) => r.resourceName === d.topic)?.configEntries ?? [];
+    for (const [name, min] of Object.entries(d.minimums ?? {})) {
+      const value = Number(entries.find((e) => e.configName === name)?.configValue);
+      if (!Number.isFinite(value) || value < min)
+        problems.push(
+          `topic ${d.topic} has ${name}=${Number.isFinite(value) ? value : 'unknown'}, below the ${min} it needs; ` +
+            `raise it (kafka-configs.sh --alter --entity-type topics --entity-name ${d.topic} --add-config ${name}=${min})`,
+        );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+}
+
 export class BulwarkProducer {
   private connected = false;
   constructor(private readonly producer: Producer) {}
@@ -242,8 +285,20 @@ export interface ConsumedBatch {
 
 export interface BatchContext {
   heartbeat(): Promise<void>;
-  /** False once the consumer is stopping or this batch's partition was revoked: stop work, commit nothing. */
+  /** False once the consumer is stopping or this batch's partition was revoked: a retry loop should give up. */
   isActive(): boolean;
+}
+
+/**
+ * Thrown by a handler that gave up on its batch because the consumer is stopping or the partition was
+ * revoked (see BatchContext.isActive): nothing is committed and nothing is counted as a failure.
+ */
+export class BatchAbandonedError extends Error {
+  constructor() {
+    super('batch abandoned: the consumer is stopping or the partition was revoked');
+    this.name = 'BatchAbandonedError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
 }
 
 export interface BatchConsumerOptions {
@@ -257,15 +312,41 @@ export interface BatchConsumerOptions {
   /**
    * Handles one batch of one partition. When it resolves, the wrapper commits the offset after the last
    * message: the handler must have made the batch's state and outputs durable by then. When it rejects,
-   * nothing is committed and the batch is fetched again.
+   * nothing is committed and the batch is fetched again after a backoff.
    */
   handle(batch: ConsumedBatch, ctx: BatchContext): Promise<void>;
   onCommitted?(topic: string, partition: number, nextOffset: string, highWatermark: string): void;
+  /** Told of each failed batch (already logged once here); for a metric. */
+  onBatchFailed?(topic: string, partition: number, err: unknown): void;
+  /** Told each time the consumer crashed and is being restarted; for a metric and readiness. */
+  onRestart?(err: unknown): void;
+  /**
+   * The consumer crashed and could not be brought back after `maxRestarts` attempts in a row: the process
+   * cannot work and should exit non-zero so that its supervisor restarts it. Default: log and exit(1).
+   */
+  onFatal?(err: unknown): void;
+  /** Restarts in a row (without a commit between) before onFatal; default 10 (about 4 minutes). */
+  maxRestarts?: number;
+  /** Backoff of a failed batch and of a restart: doubles from `backoffMs` up to `maxBackoffMs`. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
 }
 
+/**
+ * One error policy for a consumer: an error in a batch fails that batch (logged once, counted, fetched
+ * again after a backoff; other partitions go on); a consumer that crashes is restarted with backoff, also
+ * when kafkajs gives up on it (`consumer.crash` with `restart: false`); one that cannot be restarted
+ * calls onFatal. A graceful stop lets the batch in hand finish and commits it before disconnecting.
+ */
 export class BatchConsumer {
   private readonly consumer: Consumer;
   private running = false;
+  private stopping = false;
+  /** Failures in a row per partition (reset by a commit), for the backoff. */
+  private readonly failures = new Map<string, number>();
+  private restarts = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private restarting?: Promise<void>;
 
   constructor(
     kafka: Kafka,
@@ -280,6 +361,7 @@ export class BatchConsumer {
       maxWaitTimeInMs: 100,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
     });
+    this.consumer.on(this.consumer.events.CRASH, (e) => this.onCrash(e.payload));
   }
 
   get events() {
@@ -291,18 +373,77 @@ export class BatchConsumer {
   }
 
   async start(): Promise<void> {
+    this.running = true;
+    await this.run();
+  }
+
+  private async run(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({
       topics: this.opts.topics,
       fromBeginning: this.opts.fromBeginning ?? true,
     });
-    this.running = true;
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 1,
       eachBatch: (payload) => this.eachBatch(payload),
     });
+  }
+
+  private backoff(attempt: number): number {
+    const base = this.opts.backoffMs ?? 1000;
+    return Math.min(base * 2 ** Math.max(0, attempt - 1), this.opts.maxBackoffMs ?? 30000);
+  }
+
+  /**
+   * kafkajs restarts a consumer itself after a retriable crash; after any other (a non-retriable error,
+   * a broker gone for longer than its retries) it stays down with the process up: restart it here.
+   */
+  private onCrash(payload: { error: Error; restart: boolean }): void {
+    if (!this.running || this.stopping) return;
+    this.opts.onRestart?.(payload.error);
+    if (payload.restart) {
+      this.logger.warn({ err: errorMessage(payload.error) }, 'consumer crashed; kafkajs restarts it');
+      return;
+    }
+    this.scheduleRestart(payload.error);
+  }
+
+  private scheduleRestart(cause: unknown): void {
+    this.restarts++;
+    const max = this.opts.maxRestarts ?? 10;
+    if (this.restarts > max) {
+      this.logger.error(
+        { err: errorMessage(cause), restarts: this.restarts - 1 },
+        'consumer cannot be restarted: giving up',
+      );
+      const fatal =
+        this.opts.onFatal ??
+        (() => {
+          process.exitCode = 1;
+          process.exit(1);
+        });
+      fatal(cause);
+      return;
+    }
+    const wait = this.backoff(this.restarts);
+    this.logger.error(
+      { err: errorMessage(cause), attempt: this.restarts, inMs: wait },
+      'consumer crashed and stopped: restarting it',
+    );
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.running || this.stopping) return;
+      this.restarting = this.consumer
+        .disconnect()
+        .catch(() => undefined)
+        .then(() => this.run())
+        .catch((err: unknown) => this.scheduleRestart(err))
+        .finally(() => {
+          this.restarting = undefined;
+        });
+    }, wait);
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -317,20 +458,61 @@ export class BatchConsumer {
       timestampMs: Number(m.timestamp),
       headers: decodeHeaders(m.headers),
     }));
+    // A graceful stop does not make the batch in hand inactive: it finishes and is committed.
     const ctx: BatchContext = {
       heartbeat: () => payload.heartbeat(),
-      isActive: () => this.running && payload.isRunning() && !payload.isStale(),
+      isActive: () => this.running && !this.stopping && !payload.isStale(),
     };
-    await this.opts.handle(
-      { topic: batch.topic, partition: batch.partition, messages, highWatermark: batch.highWatermark },
-      ctx,
-    );
-    if (!ctx.isActive()) return;
+    const partitionKey = `${batch.topic}/${batch.partition}`;
+    try {
+      await this.opts.handle(
+        { topic: batch.topic, partition: batch.partition, messages, highWatermark: batch.highWatermark },
+        ctx,
+      );
+    } catch (err) {
+      if (err instanceof BatchAbandonedError || this.stopping || payload.isStale()) return;
+      await this.failBatch(payload, messages[0]!.offset, partitionKey, err);
+      return;
+    }
+    // Revoked while in hand: the new owner reads the batch again; committing now could fail the rebalance.
+    if (payload.isStale()) return;
     const last = messages[messages.length - 1]!;
     const next = (BigInt(last.offset) + 1n).toString();
     payload.resolveOffset(last.offset);
-    await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    // Through the batch's own payload: consumer.commitOffsets silently skips once a stop has begun, and the
+    // batch in hand of a graceful stop must be committed.
+    await payload.commitOffsetsIfNecessary({
+      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+    });
+    this.failures.delete(partitionKey);
+    this.restarts = 0;
     this.opts.onCommitted?.(batch.topic, batch.partition, next, batch.highWatermark);
+  }
+
+  /** Logs and counts the failure once, waits (heartbeating), then has the batch fetched again. */
+  private async failBatch(
+    payload: EachBatchPayload,
+    firstOffset: string,
+    partitionKey: string,
+    err: unknown,
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const attempt = (this.failures.get(partitionKey) ?? 0) + 1;
+    this.failures.set(partitionKey, attempt);
+    const wait = this.backoff(attempt);
+    this.logger.error(
+      { topic, partition, offset: firstOffset, attempt, retryInMs: wait, err: errorMessage(err) },
+      'batch failed: nothing committed, it is read again after a backoff',
+    );
+    this.opts.onBatchFailed?.(topic, partition, err);
+    const until = Date.now() + wait;
+    while (Date.now() < until && this.running && !this.stopping && !payload.isStale()) {
+      await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
+      await payload.heartbeat().catch(() => undefined);
+    }
+    if (this.stopping || payload.isStale()) return;
+    // Not resolved, not committed: the next fetch of this partition starts at the failed batch again.
+    this.consumer.seek({ topic, partition, offset: firstOffset });
   }
 
   /** Moves a partition's position (call after start); the next batch starts at `offset`. */
@@ -346,13 +528,31 @@ export class BatchConsumer {
     this.consumer.resume([partitions ? { topic, partitions } : { topic }]);
   }
 
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
+  /**
+   * Graceful stop: no new batch starts, the batches in hand finish and are committed, then the consumer
+   * leaves its group and disconnects. `timeoutMs` bounds the wait (then it disconnects anyway).
+   */
+  async stop(timeoutMs = 30000): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.restarting;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.consumer.disconnect();
+      await Promise.race([
+        this.consumer.disconnect(),
+        new Promise<void>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`consumer did not stop within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, 'consumer disconnect failed');
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.running = false;
     }
   }
 }

@@ -22,10 +22,24 @@ export function topicNames(prefix = ''): TopicNames {
   };
 }
 
+/**
+ * The largest dead-letter record (key and value) Bulwark writes: it holds any value within the default
+ * 64 KiB limit whole, even one whose JSON escaping makes six bytes of each; bigger values go to the DLQ as
+ * an excerpt with their size and SHA-256 (libs/events/dead-letter.ts).
+ */
+export const DLQ_LETTER_MAX_BYTES = 512 * 1024;
+/**
+ * `max.message.bytes` of every DLQ topic: the largest letter plus record-batch overhead, stated on the topic
+ * so that a broker whose default is lower still takes every letter. Start-up refuses a smaller one.
+ */
+export const DLQ_MAX_MESSAGE_BYTES = DLQ_LETTER_MAX_BYTES + 64 * 1024;
+
 export interface TopicDeclaration {
   topic: string;
   numPartitions: number;
   configEntries: { name: string; value: string }[];
+  /** Numeric settings an existing topic must have at least; ensureTopics refuses a topic below them. */
+  minimums?: Record<string, number>;
 }
 
 /**
@@ -37,6 +51,12 @@ export function topicDeclarations(names: TopicNames, partitions: number): TopicD
     topic,
     numPartitions,
     configEntries: [],
+  });
+  const dlq = (source: string): TopicDeclaration => ({
+    topic: names.dlq(source),
+    numPartitions: 1,
+    configEntries: [{ name: 'max.message.bytes', value: String(DLQ_MAX_MESSAGE_BYTES) }],
+    minimums: { 'max.message.bytes': DLQ_MAX_MESSAGE_BYTES },
   });
   return [
     plain(names.auth),
@@ -61,8 +81,8 @@ export function topicDeclarations(names: TopicNames, partitions: number): TopicD
         { name: 'retention.bytes', value: '-1' },
       ],
     },
-    plain(names.dlq(names.auth), 1),
-    plain(names.dlq(names.wallet), 1),
-    plain(names.dlq(names.flags), 1),
+    dlq(names.auth),
+    dlq(names.wallet),
+    dlq(names.flags),
   ];
 }

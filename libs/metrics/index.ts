@@ -41,6 +41,17 @@ export function intakeMetrics(registry: Registry) {
       labelNames: ['topic'] as const,
       registers: [registry],
     }),
+    batchFailures: new Counter({
+      name: 'bulwark_batch_failures_total',
+      help: 'Consumed batches whose handling failed; nothing was committed and the batch is read again.',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    consumerRestarts: new Counter({
+      name: 'bulwark_consumer_restarts_total',
+      help: 'Times a consumer crashed and was restarted.',
+      registers: [registry],
+    }),
     deadLetters: new Counter({
       name: 'bulwark_dead_letters_total',
       help: 'Messages written to a dead-letter topic.',

@@ -1,6 +1,6 @@
 import { Breaker, type BreakerChange, type BreakerConfig } from '../breaker';
 import { RuleEngine, type Flag, type InlineClose, type PendingRef, type SourcedEvent } from '../engine';
-import { parseEvent } from '../events';
+import { DEFAULT_EVENT_TIME_BOUNDS, eventTimeRange, parseEvent, type EventTimeBounds } from '../events';
 import { silentLogger, type Logger } from '../logger';
 import type { Redis } from '../redis';
 import type { RulesConfig } from '../rules';
@@ -26,6 +26,10 @@ export interface InProcessOptions {
   batchSize?: number;
   logger?: Logger;
   progress?: ReplayProgress;
+  /** Event-time sanity (see eventTimeRange below); defaults to the detector's defaults. */
+  eventTime?: EventTimeBounds;
+  /** The wall clock, read for the "ahead" bound only; Date.now by default. */
+  wallClock?: () => number;
 }
 
 export interface InProcessResult {
@@ -134,10 +138,22 @@ async function run(
     await previous;
   };
 
+  const bounds = opts.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
+  const wallClock = opts.wallClock ?? Date.now;
   for await (const raw of lines) {
     if (raw.trim() === '') continue;
     counts.total++;
-    const parsed = parseEvent(raw);
+    // As live, an occurredAt too far ahead of the wall clock is invalid. "Too far behind" is measured
+    // from the replay's own newest event time, not the wall clock: a recorded log of past years is
+    // normal here, a line decades before the rest of its log is not. Neither moves event time.
+    const parsed = parseEvent(raw, {
+      eventTime: eventTimeRange(bounds, {
+        aheadRefMs: wallClock(),
+        behindRefMs: Number.isFinite(watermark) ? watermark : Number.NEGATIVE_INFINITY,
+        latestFrom: 'the wall clock',
+        earliestFrom: "the replay's newest event time",
+      }),
+    });
     if (parsed.kind === 'invalid') {
       counts.invalid++;
       continue;

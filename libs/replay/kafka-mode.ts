@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseEvent, topicOfType } from '../events';
 import type { KafkaClient, OutRecord, RawMessage, TopicNames } from '../kafka';
+import { errorMessage } from '../errors';
 import { silentLogger, type Logger } from '../logger';
 import { refuseLiveTopics } from './live-topics';
 import { Pacer } from './pacer';
@@ -30,6 +31,38 @@ export interface KafkaModeOptions {
   progress?: ReplayProgress;
   /** Publish to the live topic names on purpose; without it they are refused (live-topics.ts). */
   live?: boolean;
+  /**
+   * How long Kafka may go without answering (a call that hangs, or calls that keep failing) before the
+   * replay gives up with one line saying what it was waiting for (default 30 s). Every wait is bounded.
+   */
+  kafkaTimeoutMs?: number;
+}
+
+/** Kafka went away during a replay: the message is the one line the CLI prints. */
+export class KafkaUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KafkaUnavailableError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/** `fn()`, or a KafkaUnavailableError once `ms` have passed without an answer. */
+async function bounded<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new KafkaUnavailableError(`Kafka did not answer within ${ms / 1000} s while ${what}`)),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
 }
 
 /**
@@ -53,8 +86,13 @@ export async function replayThroughKafka(
   const pacer = new Pacer(opts.speed ?? Infinity);
   const paced = Number.isFinite(opts.speed ?? Infinity);
 
-  const flagStart = await kafka.endOffsets(topics.flags);
-  const controlStart = await kafka.endOffsets(topics.control);
+  const kafkaMs = opts.kafkaTimeoutMs ?? 30000;
+  const call = <T>(what: string, fn: () => Promise<T>) => bounded(kafkaMs, what, fn);
+  const flagStart = await call('reading the flag topic offsets', () => kafka.endOffsets(topics.flags));
+  const controlStart = await call('reading the control topic offsets', () =>
+    kafka.endOffsets(topics.control),
+  );
+  let readerFailed: unknown;
   let lastArrival = Date.now();
   const reader = kafka.consumer({
     groupId: `bulwark-replay-${randomBytes(6).toString('hex')}`,
@@ -78,23 +116,63 @@ export async function replayThroughKafka(
         }
       }
     },
+    // The reader could not be brought back: the replay fails (it never exits the process itself).
+    onFatal: (err) => {
+      readerFailed = err;
+    },
+    maxRestarts: 3,
   });
-  await reader.start();
+  await call('starting the consumer of flags and breaker changes', () => reader.start());
 
   const producer = kafka.producer();
-  await producer.connect();
+  await call('connecting the producer', () => producer.connect());
+  /** Polls `cond` until it holds; Kafka errors are retried until they have lasted kafkaTimeoutMs. */
+  const until = async (
+    deadline: number,
+    what: string,
+    cond: () => Promise<boolean> | boolean,
+    pollMs = 200,
+  ) => {
+    let failingSince: number | undefined;
+    for (;;) {
+      if (readerFailed !== undefined)
+        throw new KafkaUnavailableError(
+          `the consumer of flags stopped while waiting for ${what}: ${errorMessage(readerFailed)}`,
+        );
+      let done = false;
+      try {
+        done = await call(`waiting for ${what}`, async () => cond());
+        failingSince = undefined;
+      } catch (err) {
+        failingSince ??= Date.now();
+        if (err instanceof KafkaUnavailableError || Date.now() - failingSince >= kafkaMs)
+          throw new KafkaUnavailableError(
+            err instanceof KafkaUnavailableError
+              ? err.message
+              : `Kafka kept failing for ${kafkaMs / 1000} s while waiting for ${what}: ${errorMessage(err)}`,
+          );
+      }
+      if (done) return;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      // Polls fast while things move; backs off while Kafka fails, so an outage is not a hot loop.
+      await new Promise((r) => setTimeout(r, failingSince === undefined ? pollMs : 500));
+    }
+  };
   let out: OutRecord[] = [];
   let eventTime = -Infinity;
   const sliceLines = paced ? 0 : (opts.sliceLines ?? 500);
   const timeoutMs = opts.timeoutMs ?? 300000;
   const send = async () => {
-    await producer.send(out);
+    const batch = out;
+    await call('publishing events', () => producer.send(batch));
     out = [];
     opts.progress?.update(counts.total, eventTime);
   };
   /** Waits until the detector has committed everything published so far. */
   const detectorCaughtUp = async (deadline: number, pollMs?: number) => {
-    const inputEnd = await Promise.all([kafka.endOffsets(topics.auth), kafka.endOffsets(topics.wallet)]);
+    const inputEnd = await call('reading the input topic offsets', () =>
+      Promise.all([kafka.endOffsets(topics.auth), kafka.endOffsets(topics.wallet)]),
+    );
     await until(
       deadline,
       'the detector to consume the published events',
@@ -110,7 +188,7 @@ export async function replayThroughKafka(
   };
   /** Waits until the breaker has read every flag produced so far. */
   const breakerCaughtUp = async (deadline: number, pollMs?: number) => {
-    const flagsEnd = await kafka.endOffsets(topics.flags);
+    const flagsEnd = await call('reading the flag topic offsets', () => kafka.endOffsets(topics.flags));
     await until(
       deadline,
       'the breaker to consume the flags',
@@ -169,8 +247,9 @@ export async function replayThroughKafka(
     const settle = opts.settleMs ?? 2000;
     await until(deadline, 'flags and breaker changes to settle', () => Date.now() - lastArrival >= settle);
   } finally {
-    await producer.disconnect();
-    await reader.stop();
+    // Bounded too: after Kafka went away a disconnect can wait for ever.
+    await call('disconnecting the producer', () => producer.disconnect()).catch(() => undefined);
+    await reader.stop(kafkaMs);
   }
   logger.debug({ flags: flagsById.size, changes: changes.length }, 'kafka replay collected');
   return {
@@ -214,16 +293,4 @@ function caughtUp(end: Map<number, string>, committed: Map<number, string>): boo
     if (c === undefined || c === '-1' || BigInt(c) < BigInt(high)) return false;
   }
   return true;
-}
-
-async function until(
-  deadline: number,
-  what: string,
-  cond: () => Promise<boolean> | boolean,
-  pollMs = 200,
-): Promise<void> {
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
 }

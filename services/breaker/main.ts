@@ -78,7 +78,14 @@ async function main(): Promise<void> {
     else logger.warn('SIGHUP: operators come from BULWARK_OPERATORS, which cannot change; nothing reloaded');
   });
 
-  running.service = await startBreakerService(env, operators, triggers, logger, jwt ? { jwt } : {});
+  running.service = await startBreakerService(env, operators, triggers, logger, {
+    ...(jwt ? { jwt } : {}),
+    // The flag consumer crashed and could not be restarted: a fresh process is the supervisor's to start.
+    onFatal: (err) => {
+      logger.fatal({ err: errorMessage(err) }, 'breaker cannot consume flags: exiting');
+      process.exit(1);
+    },
+  });
 }
 
 main().catch((err: unknown) => {

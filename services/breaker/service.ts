@@ -3,6 +3,7 @@ import { httpServerSettings } from '../../libs/config/http';
 import { StateEpoch } from '../../libs/engine';
 import { kafkaSecurity, redisConnection } from '../../libs/config';
 import { errorMessage } from '../../libs/errors';
+import { DEFAULT_EVENT_TIME_BOUNDS, eventTimeRange } from '../../libs/events';
 import { ServiceHttp } from '../../libs/http/server';
 import { KafkaClient, topicDeclarations, topicNames, type BatchConsumer } from '../../libs/kafka';
 import { componentLogger, type Logger } from '../../libs/logger';
@@ -51,7 +52,8 @@ export async function startBreakerService(
   operators: OperatorVerifier,
   triggers: BreakerConfig,
   root: Logger,
-  identity: { jwt?: JwtOperators } = {},
+  /** jwt: operators by OIDC token; onFatal: the flag consumer cannot be restarted (default exit(1)). */
+  identity: { jwt?: JwtOperators; onFatal?: (err: unknown) => void } = {},
 ): Promise<RunningBreakerService> {
   const config = withStallOverride(triggers, env.BULWARK_STALL_MS);
   const httpSettings = httpServerSettings(env); // before any connection: a bad TLS file stops the start
@@ -111,7 +113,20 @@ export async function startBreakerService(
     handle: async (batch) => {
       const started = process.hrtime.bigint();
       intake.consumed.inc({ topic: batch.topic }, batch.messages.length);
-      const sorted = intakeFlags(batch.messages, { dlqTopic, nowIso: new Date().toISOString() });
+      const nowMs = Date.now();
+      const sorted = intakeFlags(batch.messages, {
+        dlqTopic,
+        nowIso: new Date(nowMs).toISOString(),
+        // A flag dated beyond maxFutureSkewMs would be dropped by the breaker: dead-letter it, counted.
+        eventTime: eventTimeRange(
+          { maxAheadMs: config.maxFutureSkewMs, maxBehindMs: DEFAULT_EVENT_TIME_BOUNDS.maxBehindMs },
+          {
+            aheadRefMs: nowMs,
+            latestFrom: 'the wall clock (maxFutureSkewMs)',
+            earliestFrom: 'the wall clock',
+          },
+        ),
+      });
       if (sorted.deadLetters.length > 0) {
         await producer.send(sorted.deadLetters);
         for (const code of sorted.invalid) intake.invalid.inc({ topic: batch.topic, code });
@@ -125,12 +140,10 @@ export async function startBreakerService(
         await breaker.onFlags(sorted.flags);
         intake.paused.set(0);
       } catch (err) {
-        // Nothing is committed: the batch comes again (flags are idempotent). Back off so a Redis outage
-        // is not a hot loop.
+        // Nothing is committed: the consumer logs the failure and reads the batch again after a backoff
+        // (flags are idempotent).
         redisErrors.inc({ component: 'breaker' });
         intake.paused.set(1);
-        logger.error({ err: errorMessage(err) }, 'applying flags failed; the batch will be retried');
-        await new Promise((r) => setTimeout(r, 1000));
         throw err;
       }
       const lag =
@@ -141,6 +154,16 @@ export async function startBreakerService(
       );
       intake.batchDuration.observe({ topic: batch.topic }, Number(process.hrtime.bigint() - started) / 1e9);
     },
+    onBatchFailed: (topic) => intake.batchFailures.inc({ topic }),
+    onRestart: () => {
+      consumerRunning = false;
+      intake.consumerRestarts.inc();
+    },
+    ...(identity.onFatal ? { onFatal: identity.onFatal } : {}),
+  });
+
+  consumer.on('consumer.group_join', () => {
+    consumerRunning = !stopping;
   });
 
   const stalled = config.triggers.find((t) => t.kind === 'detector-stalled');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { commonEnvSchema, durationMs, port, positiveInt } from '../../libs/config';
 import { httpEnvShape } from '../../libs/config/http';
+import { DEFAULT_EVENT_TIME_BOUNDS } from '../../libs/events';
 
 /** The detector's environment: the shared settings plus its own. Every default is the contract's. */
 export const detectorEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
@@ -26,5 +27,22 @@ export const detectorEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
     .int('must be a whole number of milliseconds')
     .min(1, 'must be >= 1 millisecond')
     .optional(),
+  /**
+   * Event-time sanity: an event whose occurredAt lies further than this ahead of the wall clock (default
+   * 1 h) is dead-lettered (code event_time) and never moves event time.
+   */
+  BULWARK_EVENT_MAX_AHEAD_MS: durationMs(DEFAULT_EVENT_TIME_BOUNDS.maxAheadMs).refine(
+    (v) => v >= 1000,
+    'must be at least 1000 milliseconds (clock skew between producers is normal)',
+  ),
+  /**
+   * ... or further than this behind it (default 3650 days: refuses 1970 and zero dates, accepts recorded
+   * logs of past years replayed through Kafka). Live, the input topics' retention plus the longest window
+   * (90 days of device history) is a tighter choice.
+   */
+  BULWARK_EVENT_MAX_BEHIND_MS: durationMs(DEFAULT_EVENT_TIME_BOUNDS.maxBehindMs).refine(
+    (v) => v >= 86_400_000,
+    'must be at least 86400000 milliseconds (1 day); a backlog being caught up is normal',
+  ),
 });
 export type DetectorConfig = z.infer<typeof detectorEnvSchema>;

@@ -2,7 +2,9 @@ import type { Registry } from 'prom-client';
 import { kafkaSecurity, redisConnection } from '../../libs/config';
 import { StateStoreError, errorMessage } from '../../libs/errors';
 import { RuleEngine, ProgressTracker, StateEpoch, type Flag, type SourcedEvent } from '../../libs/engine';
+import { eventTimeRange, type EventTimeBounds } from '../../libs/events';
 import {
+  BatchAbandonedError,
   KafkaClient,
   topicDeclarations,
   topicNames,
@@ -46,6 +48,8 @@ export interface DetectorDeps {
   registry: Registry;
   logger?: Logger;
   wallClock?: () => number;
+  /** The consumer cannot be restarted: the process should exit non-zero (main.ts); default exit(1). */
+  onFatal?: (err: unknown) => void;
 }
 
 export class Detector {
@@ -60,6 +64,7 @@ export class Detector {
   private readonly epoch: StateEpoch;
   /** The lostAt of the last loss this process counted (each loss is counted once per process). */
   private seenLoss?: string;
+  private readonly eventTimeBounds: EventTimeBounds;
   private engine?: RuleEngine;
   private progress?: ProgressTracker;
   private producer?: BulwarkProducer;
@@ -81,6 +86,10 @@ export class Detector {
     this.log = componentLogger('detector', deps.logger);
     this.topics = topicNames(deps.config.BULWARK_TOPIC_PREFIX);
     this.now = deps.wallClock ?? Date.now;
+    this.eventTimeBounds = {
+      maxAheadMs: deps.config.BULWARK_EVENT_MAX_AHEAD_MS,
+      maxBehindMs: deps.config.BULWARK_EVENT_MAX_BEHIND_MS,
+    };
     this.metrics = intakeMetrics(deps.registry);
     this.redisErrors = redisMetrics(deps.registry);
     this.kafka = new KafkaClient({
@@ -141,16 +150,15 @@ export class Detector {
       handle: (batch, ctx) => this.handleBatch(batch, ctx),
       // Lag is set by syncPartitions from the broker's committed and end offsets (one writer).
       onCommitted: () => this.metrics.lastProgress.set(this.now() / 1000),
+      onBatchFailed: (topic) => this.metrics.batchFailures.inc({ topic }),
+      onRestart: () => {
+        this.joined = false;
+        this.metrics.consumerRestarts.inc();
+      },
+      ...(this.deps.onFatal ? { onFatal: this.deps.onFatal } : {}),
     });
     this.consumer.on('consumer.group_join', () => {
       this.joined = true;
-    });
-    this.consumer.on('consumer.crash', (e) => {
-      this.joined = false;
-      this.log.error(
-        { err: errorMessage((e as { payload?: { error?: unknown } }).payload?.error) },
-        'consumer crashed',
-      );
     });
     await this.consumer.start();
   }
@@ -167,11 +175,18 @@ export class Detector {
   private async handleBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
     const end = this.metrics.batchDuration.startTimer({ topic: batch.topic });
     const isAuth = batch.topic === this.topics.auth;
+    const nowMs = this.now();
     const intake = intakeBatch(batch.messages, {
       maxBytes: this.deps.config.BULWARK_MAX_EVENT_BYTES,
       expectedTopic: isAuth ? 'auth' : 'wallet',
       dlqTopic: this.topics.dlq(batch.topic),
-      nowIso: new Date(this.now()).toISOString(),
+      nowIso: new Date(nowMs).toISOString(),
+      // Both ends measured from the wall clock, read here in the service layer, never in rule logic.
+      eventTime: eventTimeRange(this.eventTimeBounds, {
+        aheadRefMs: nowMs,
+        latestFrom: 'the wall clock (BULWARK_EVENT_MAX_AHEAD_MS)',
+        earliestFrom: 'the wall clock (BULWARK_EVENT_MAX_BEHIND_MS)',
+      }),
     });
     const source = `${batch.topic}/${batch.partition}`;
     const valid: SourcedEvent[] = [];
@@ -210,7 +225,7 @@ export class Detector {
       if (await this.watchState()) throw new StateLostHold();
       return result;
     }, ctx);
-    if (!applied) return; // stopping or revoked: commit nothing
+    if (!applied) throw new BatchAbandonedError(); // stopping or revoked: commit nothing
 
     // Dead letters and flags must be in Kafka before the offsets move past the events that produced them.
     await this.producer!.send(deadLetters);

@@ -1,5 +1,13 @@
-import { encodeForDlq, parseEvent, type BulwarkEvent, type InvalidCode } from '../../libs/events';
+import {
+  deadLetterRecord,
+  parseEvent,
+  type BulwarkEvent,
+  type EventTimeRange,
+  type InvalidCode,
+} from '../../libs/events';
 import type { OutRecord, RawMessage } from '../../libs/kafka';
+
+export type { DeadLetter } from '../../libs/events';
 
 /** What one consumed message turned into. */
 export type Intake =
@@ -7,56 +15,40 @@ export type Intake =
   | { kind: 'ignored'; message: RawMessage }
   | { kind: 'invalid'; code: InvalidCode; dlq: OutRecord; message: RawMessage };
 
-/** The JSON value written to `<topic>.dlq`: enough to find, understand and re-publish the original. */
-export interface DeadLetter {
-  value: string | null;
-  encoding: 'utf8' | 'base64';
-  sourceTopic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  reason: string;
-  code: InvalidCode;
-  field?: string;
-  deadLetteredAt: string;
-}
-
 /**
- * Sorts a batch of raw messages into valid events, unknown types and dead letters. Pure apart from the
- * dead-letter timestamp (wall time is fine there: it records when, it decides nothing).
+ * Sorts a batch of raw messages into valid events, unknown types and dead letters. Pure: the dead-letter
+ * timestamp and the plausible event-time range come from the caller (wall time is fine there: it refuses
+ * absurd dates and records when, it decides no rule).
  */
 export function intakeBatch(
   messages: RawMessage[],
-  opts: { maxBytes: number; expectedTopic: 'auth' | 'wallet'; dlqTopic: string; nowIso: string },
+  opts: {
+    maxBytes: number;
+    expectedTopic: 'auth' | 'wallet';
+    dlqTopic: string;
+    nowIso: string;
+    eventTime?: EventTimeRange;
+    /** Bounds a dead letter's record (default: the DLQ limit); tests lower it. */
+    maxLetterBytes?: number;
+  },
 ): Intake[] {
   return messages.map((message): Intake => {
-    const parsed = parseEvent(message.value, { maxBytes: opts.maxBytes, expectedTopic: opts.expectedTopic });
+    const parsed = parseEvent(message.value, {
+      maxBytes: opts.maxBytes,
+      expectedTopic: opts.expectedTopic,
+      ...(opts.eventTime ? { eventTime: opts.eventTime } : {}),
+    });
     if (parsed.kind === 'valid') return { kind: 'valid', event: parsed.event, message };
     if (parsed.kind === 'ignored') return { kind: 'ignored', message };
-    const original = encodeForDlq(message.value);
-    const key = message.key === null ? null : message.key.toString('utf8');
-    const letter: DeadLetter = {
-      value: original.value,
-      encoding: original.encoding,
-      sourceTopic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      key,
-      reason: parsed.reason,
-      code: parsed.code,
-      ...(parsed.field === undefined ? {} : { field: parsed.field }),
-      deadLetteredAt: opts.nowIso,
-    };
     return {
       kind: 'invalid',
       code: parsed.code,
       message,
-      dlq: {
-        topic: opts.dlqTopic,
-        key: message.key,
-        value: JSON.stringify(letter),
-        headers: { 'bulwark-reason': parsed.code },
-      },
+      dlq: deadLetterRecord(message, parsed, {
+        dlqTopic: opts.dlqTopic,
+        nowIso: opts.nowIso,
+        ...(opts.maxLetterBytes === undefined ? {} : { maxBytes: opts.maxLetterBytes }),
+      }),
     };
   });
 }

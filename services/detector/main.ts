@@ -32,7 +32,17 @@ async function main(): Promise<void> {
   await requireRedisReachable(redisConnection(config));
   const logger = rootLogger(config.BULWARK_LOG_LEVEL);
   const registry = createRegistry('detector');
-  const detector = new Detector({ config, rules, registry, logger });
+  const detector = new Detector({
+    config,
+    rules,
+    registry,
+    logger,
+    // The consumer crashed and could not be restarted: exit so that the supervisor starts a fresh process.
+    onFatal: (err) => {
+      logger.fatal({ err: errorMessage(err) }, 'detector cannot consume: exiting');
+      process.exit(1);
+    },
+  });
   const http = new ServiceHttp({
     port: config.BULWARK_DETECTOR_PORT,
     host: config.BULWARK_DETECTOR_HOST,

@@ -29,12 +29,17 @@ export function configFile(name: string, yaml: string): string {
  */
 export async function startReplayStack(
   prefix: string,
-  opts: { kafka: KafkaClient; redis: Redis; topics: TopicNames; config: ReplayConfig },
+  opts: { kafka: KafkaClient; redis: Redis; topics: TopicNames; config: ReplayConfig; brokers?: string[] },
 ) {
-  const { detector, started } = startDetector(prefix, {}, opts.config.rules);
+  const brokers = (opts.brokers ?? KAFKA_BROKERS).join(',');
+  const { detector, registry, started } = startDetector(
+    prefix,
+    { BULWARK_KAFKA_BROKERS: brokers },
+    opts.config.rules,
+  );
   await started;
   const breakerEnv = loadConfig(breakerEnvSchema, {
-    BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+    BULWARK_KAFKA_BROKERS: brokers,
     BULWARK_REDIS_URL: REDIS_URL,
     BULWARK_KEY_PREFIX: prefix,
     BULWARK_TOPIC_PREFIX: `${prefix}.`,
@@ -77,5 +82,5 @@ export async function startReplayStack(
     await detector.stop();
     await breaker.stop();
   };
-  return { replay, stop };
+  return { replay, stop, detector, registry, breaker };
 }

@@ -22,7 +22,8 @@
   ARGV[12] now (ISO)   ARGV[13] label   ARGV[14] window text   ARGV[15] flagId   ARGV[16] threshold text
   ARGV[17] the newest event time (ISO) the breaker has processed, this flag included: a trip's `at`
   (its `crossedAt` is the end of the crossing window; `at` is never earlier)
-  Returns JSON {r='late'|'duplicate'|'added'|'added-halted'|'bounded'} or {r='tripped', change}.
+  Returns JSON {r='late'|'duplicate'|'added'|'added-halted'|'bounded'} or {r='tripped', change}, or
+  {r='invalid', field} before any write when the amount or time cannot be counted exactly.
 ]]
 --- @include "state"
 local kind, member, user = ARGV[1], ARGV[2], ARGV[3]
@@ -32,6 +33,14 @@ local trigger, scope, now_iso = ARGV[10], ARGV[11], ARGV[12]
 local CHUNK = 500
 local bucket_ms = math.ceil(window / 60)
 local function fmt(n) return string.format('%d', n) end
+-- Checked before any write: Redis does not undo a script's writes when a later command fails, so a cents
+-- value HINCRBY refuses would leave the member written and every retry would see a duplicate.
+-- One flag's cents stay below 1e14 so that cjson and number-to-string (14 digits) keep them exact.
+local MAX_EXACT, MAX_CENTS = 9007199254740991, 1e14
+if not cents or cents ~= cents or cents < 0 or cents >= MAX_CENTS or cents ~= math.floor(cents) then
+  return cjson.encode({ r = 'invalid', field = 'amountUsd' })
+end
+if not ts or ts ~= ts or math.abs(ts) > MAX_EXACT then return cjson.encode({ r = 'invalid', field = 'occurredAt' }) end
 
 local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local max_ts = ts
@@ -69,17 +78,20 @@ if #old > 0 then
 end
 
 if redis.call('ZSCORE', KEYS[1], member) then return cjson.encode({ r = 'duplicate' }) end
+local b = math.floor(ts / bucket_ms)
+if (tonumber(redis.call('HGET', KEYS[3], 'c:' .. fmt(b))) or 0) + cents > MAX_EXACT then
+  return cjson.encode({ r = 'invalid', field = 'amountUsd' })
+end
 
 local cur = read_snapshot(KEYS[6])
 local version = 0
 if cur then version = cur.version end
 redis.call('ZADD', KEYS[1], ts, member)
 redis.call('HSET', KEYS[2], member, cjson.encode({ u = user, c = cents, v = version, t = ts_iso }))
-local b = math.floor(ts / bucket_ms)
 local lowest = tonumber(redis.call('HGET', KEYS[3], 'lo'))
 if not lowest or b < lowest then redis.call('HSET', KEYS[3], 'lo', fmt(b)) end
 redis.call('HINCRBY', KEYS[3], 'n:' .. fmt(b), 1)
-redis.call('HINCRBY', KEYS[3], 'c:' .. fmt(b), cents)
+redis.call('HINCRBY', KEYS[3], 'c:' .. fmt(b), fmt(cents))
 local first = redis.call('ZSCORE', KEYS[4], user)
 if not first or ts < tonumber(first) then redis.call('ZADD', KEYS[4], ts, user) end
 local last = redis.call('ZSCORE', KEYS[5], user)
