@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ChainableCommander } from 'ioredis';
 import { BulwarkError, StateStoreError, errorMessage } from '../errors';
@@ -76,11 +77,6 @@ interface CloseOutcome {
   stale: string[];
   /** Pending-index members decided. */
   members: string[];
-  /**
-   * Flags of the visited decisions that an earlier call raised but nobody acked (its reply was lost, or
-   * ioredis re-sent the script after a reconnect and this reply is the second run's): handed back again.
-   */
-  orphans: { userId: string; flagId: string }[];
 }
 
 /** Pending decisions closed per round trip pair in closeDue; unacked flags read per page. */
@@ -105,6 +101,9 @@ const LUA_DIR = path.join(__dirname, 'lua');
  */
 export class RuleEngine {
   private readonly keyCache = new Map<string, UserScriptKeys>();
+  /** closeDue call tokens: unique per call, so a call ioredis re-sends recognises its first run's flags. */
+  private readonly callPrefix = randomBytes(9).toString('base64url');
+  private calls = 0;
 
   private constructor(
     private readonly redis: Redis,
@@ -216,7 +215,7 @@ export class RuleEngine {
 
     const outcomes = new Array<'applied' | 'duplicate'>(events.length);
     const flags = new Map<string, Flag>();
-    const closed: CloseOutcome = { flags: [], raised: [], stale: [], members: [], orphans: [] };
+    const closed: CloseOutcome = { flags: [], raised: [], stale: [], members: [] };
     let nextClose = 0;
     const takeClosesBefore = (at: number) => {
       for (; nextClose < closeAt.length && closeAt[nextClose]!.at <= at; nextClose++) {
@@ -244,10 +243,7 @@ export class RuleEngine {
       }
     }
     takeClosesBefore(Infinity);
-    if (closes.length > 0) {
-      for (const f of await this.orphanedFlags(closed)) if (!flags.has(f.flagId)) flags.set(f.flagId, f);
-      await this.finishClose(closed);
-    }
+    if (closes.length > 0) await this.finishClose(closed);
     if (countAt >= 0) this.metrics!.pendingDecisions.set(Number(replies[countAt]));
     return { flags: [...flags.values()], outcomes };
   }
@@ -290,9 +286,8 @@ export class RuleEngine {
       this.queueClose(p1, users, w);
       return p1;
     }, 'closeDue');
-    const outcome: CloseOutcome = { flags: [], raised: [], stale: [], members: unreadable, orphans: [] };
+    const outcome: CloseOutcome = { flags: [], raised: [], stale: [], members: unreadable };
     this.readClose(replies, 0, users, outcome);
-    outcome.flags.push(...(await this.orphanedFlags(outcome)));
     await this.finishClose(outcome);
     return outcome.flags;
   }
@@ -331,11 +326,16 @@ export class RuleEngine {
       }
       this.scripts.queue(pipeline, 'closeDue', this.keysOf(u.userId).close, [
         w,
+        this.nextCallToken(),
         ...u.refs.map((r) => r.eventId),
       ]);
       n++;
     }
     return n;
+  }
+
+  private nextCallToken(): string {
+    return `${this.callPrefix}.${(++this.calls).toString(36)}`;
   }
 
   /** Reads the replies queueClose queued from position `from` into `out`. */
@@ -356,30 +356,9 @@ export class RuleEngine {
         this.observeRaised(flag, Date.parse(flag.occurredAt));
       }
       const stillUnacked = new Set(reply.slice(1 + count).map(String));
-      const raisedNow = new Set(out.flags.slice(out.flags.length - count).map((f) => f.flagId));
-      for (const [flagId, c] of u.candidates) {
-        if (!stillUnacked.has(flagId)) out.stale.push(c.member);
-        else if (!raisedNow.has(flagId)) out.orphans.push({ userId: u.userId, flagId });
-      }
+      for (const [flagId, c] of u.candidates) if (!stillUnacked.has(flagId)) out.stale.push(c.member);
       out.members.push(...u.members);
     }
-  }
-
-  /**
-   * The records of `o.orphans`: a decision is visited again only while its pending-index entry stays, which
-   * is when the call that decided it failed before its upkeep, so its flags may never have been produced.
-   * At worst a flag another caller is producing right now goes out twice (consumers dedupe by flagId).
-   */
-  private async orphanedFlags(o: CloseOutcome): Promise<Flag[]> {
-    if (o.orphans.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const ref of o.orphans) pipeline.hget(this.keysOf(ref.userId).keys.unacked, ref.flagId);
-    const records = await this.exec(pipeline, 'closeDue');
-    const flags: Flag[] = [];
-    for (const rec of records) if (typeof rec === 'string') flags.push(parseFlagRecord(rec));
-    if (flags.length > 0)
-      this.log.warn({ flags: flags.length }, 'closeDue: handing back flags a lost reply kept');
-    return flags;
   }
 
   /** Index upkeep after decisions: raised flags stay registered, the rest and the decided entries go. */

@@ -15,10 +15,12 @@
   KEYS[5] mfaChanges    ZSET "<atMs>|<reset|enrolled>|<factor>" -> atMs
   KEYS[6] logins        HASH "s:<sessionId>" -> "<loginAtMs>|<device last seen before it, or empty>|<deviceId>"
   ARGV[1] watermark (event time, ms)
-  ARGV[2..] eventIds of the approvals to decide
+  ARGV[2] this call's token, unique per call (a re-sent call carries the same one)
+  ARGV[3..] eventIds of the approvals to decide
 
-  Returns { n, record1..recordN, flagId... }: the n flags raised now, then the flagIds of every flag of this
-  user still unacked (so the caller keeps their index entries).
+  Returns { n, record1..recordN, flagId... }: the n flags this call raised, then the flagIds of every flag of
+  this user still unacked (so the caller keeps their index entries). A call ioredis re-sent after its reply was
+  lost finds its decisions made by its first run and hands back that run's still-unacked flags: the same reply.
 ]]
 --- @include "raiseFlag"
 --- @include "withRaw"
@@ -28,8 +30,9 @@ if not W then return { -1 } end
 local spec = SPEC
 local horizon, grace = spec.h, spec.g
 
+local CALL = ARGV[2]
 local wanted = {}
-for i = 2, #ARGV do wanted[ARGV[i]] = true end
+for i = 3, #ARGV do wanted[ARGV[i]] = true end
 
 local records = {}
 local mfaCache, sessionCache = nil, {}
@@ -74,7 +77,7 @@ local function decideMfaMissing(p, raisedAt)
         lastMfaForSession = lastSession and { atMs = lastSession.at, factor = lastSession.factor } or cjson.null,
         lastMfaForUser = lastUser and { atMs = lastUser.at, factor = lastUser.factor, sessionId = lastUser.session } or cjson.null,
       })
-      local rec = raiseFlag(KEYS[2], KEYS[3], horizon, r[1], r[2], p.w, p.e, raisedAt, withRaw(evidence, 'claims', p.c), p.b)
+      local rec = raiseFlag(KEYS[2], KEYS[3], horizon, r[1], r[2], p.w, p.e, raisedAt, withRaw(evidence, 'claims', p.c), p.b, CALL)
       if rec then records[#records + 1] = rec end
     end
   end
@@ -97,7 +100,7 @@ local function decideMfaChange(p, raisedAt)
         ageMs = p.t - at,
         windowMs = r[3],
       })
-      local rec = raiseFlag(KEYS[2], KEYS[3], horizon, r[1], r[2], p.w, p.e, raisedAt, evidence, p.b)
+      local rec = raiseFlag(KEYS[2], KEYS[3], horizon, r[1], r[2], p.w, p.e, raisedAt, evidence, p.b, CALL)
       if rec then records[#records + 1] = rec end
     end
   end
@@ -128,7 +131,7 @@ local function decideNewDevice(p, raisedAt)
         unseenMs = unseen,
         loginWithinMs = within,
       })
-      local rec = raiseFlag(KEYS[2], KEYS[3], horizon, r[1], r[2], p.w, p.e, raisedAt, evidence, p.b)
+      local rec = raiseFlag(KEYS[2], KEYS[3], horizon, r[1], r[2], p.w, p.e, raisedAt, evidence, p.b, CALL)
       if rec then records[#records + 1] = rec end
     end
   end
@@ -161,7 +164,20 @@ for _, member in ipairs(due) do
   end
 end
 
+-- The flags raised now, then any still-unacked flag an earlier run of this same call raised.
+local now = {}
+for _, rec in ipairs(records) do now[rec] = true end
+local ids = {}
+local unacked = redis.call('HGETALL', KEYS[3])
+for i = 1, #unacked, 2 do
+  ids[#ids + 1] = unacked[i]
+  local rec = unacked[i + 1]
+  if not now[rec] and string.find(rec, CALL, 1, true) then
+    local ok, r = pcall(cjson.decode, rec)
+    if ok and type(r) == 'table' and r.k == CALL then records[#records + 1] = rec end
+  end
+end
 local out = { #records }
 for _, rec in ipairs(records) do out[#out + 1] = rec end
-for _, id in ipairs(redis.call('HKEYS', KEYS[3])) do out[#out + 1] = id end
+for _, id in ipairs(ids) do out[#out + 1] = id end
 return out
