@@ -12,7 +12,10 @@ import {
 } from 'kafkajs';
 import type { Logger } from '../logger';
 import { ConfigError, errorMessage } from '../errors';
+import { silenceKafkajsNegativeTimeoutWarning } from './negative-timeout-warning';
 import type { TopicDeclaration } from './topics';
+
+silenceKafkajsNegativeTimeoutWarning();
 
 /**
  * The only module that imports kafkajs. The rest of Bulwark speaks in RawMessage, OutRecord, BatchConsumer
