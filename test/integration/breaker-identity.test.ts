@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newOperatorLine } from '../../services/breaker/operators';
-import { KAFKA_BROKERS, REDIS_URL, realStack, waitFor } from '../helpers/env';
+import { KAFKA_BROKERS, REDIS_URL, TEST_CONTROL_KEYS, realStack, waitFor } from '../helpers/env';
 import { startTestIdp, unsignedToken, type TestIdp } from '../helpers/jwks';
 
 jest.setTimeout(90000);
@@ -34,6 +34,7 @@ describe('breaker operator identity: JWT operators, static operators reloaded, a
         BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
         BULWARK_REDIS_URL: REDIS_URL,
         BULWARK_KEY_PREFIX: prefix,
+        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
         BULWARK_TOPIC_PREFIX: `${prefix}.`,
         BULWARK_PARTITIONS: '1',
         BULWARK_BREAKER_GROUP: `${prefix}-breaker`,

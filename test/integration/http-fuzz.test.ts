@@ -1,6 +1,13 @@
 import net from 'node:net';
 import { newOperatorLine } from '../../services/breaker/operators';
-import { KAFKA_BROKERS, REDIS_URL, provisionTopics, realStack, waitFor } from '../helpers/env';
+import {
+  KAFKA_BROKERS,
+  REDIS_URL,
+  TEST_CONTROL_KEYS,
+  provisionTopics,
+  realStack,
+  waitFor,
+} from '../helpers/env';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 
 /**
@@ -278,6 +285,7 @@ describe('HTTP fuzz against the running breaker and detector', () => {
         ...common,
         BULWARK_BREAKER_PORT: '0',
         BULWARK_BREAKER_GROUP: `${prefix}-breaker`,
+        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
         BULWARK_OPERATORS: `${alice.line},${bob.line}`,
         // The fuzz fails hundreds of logins from 127.0.0.1; the operator call at the end comes from there too.
         BULWARK_AUTH_FAILURES_PER_MIN: '1000000',
