@@ -45,6 +45,10 @@ const snapshotShape = {
   trigger: z.string().meta({ description: 'What tripped it; empty for operator actions' }),
   by: z.string().meta({ description: 'The operator, or `breaker` for automatic trips' }),
   version: z.number().int(),
+  at: isoTime.meta({ description: 'When the change took effect, in event time (contract section 6)' }),
+  crossedAt: isoTime
+    .nullable()
+    .meta({ description: 'Automatic trips: end of the first window that reached the threshold; else null' }),
 };
 
 /** `POST /v1/breaker/halt`: the scope's state after the call; `changed` is false when it was already halted. */
@@ -64,10 +68,14 @@ export const resumePendingResponseSchema = z.object({
 
 /** One entry of the audit trail (libs/breaker/snapshot.ts `AuditEntry`). */
 export const auditEntrySchema = z.object({
-  id: z.string().meta({ description: 'Orders the trail' }),
+  id: z.string().meta({ description: 'Redis stream id of the sealed entry' }),
+  seq: z.number().int().min(1).meta({ description: 'Position in the trail, from 1, without gaps' }),
+  prev: z.string().meta({ description: '`hash` of the entry before (64 zeros for the first)' }),
+  hash: z.string().meta({ description: 'HMAC-SHA-256 (key `kid`), or SHA-256 without a key, of the entry' }),
+  kid: z.string().nullable(),
   recordedAt: isoTime.meta({ description: 'Wall time the entry was written' }),
-  action: z.enum(['halt', 'trip', 'resume-request', 'resume', 'restore']),
-  outcome: z.enum(['changed', 'pending', 'refused', 'no-op']),
+  action: z.enum(['halt', 'trip', 'resume-request', 'resume', 'restore', 'request']),
+  outcome: z.enum(['changed', 'pending', 'refused', 'no-op', 'answered']),
   scope: z.string(),
   by: z.string(),
   reason: z.string(),
@@ -75,6 +83,11 @@ export const auditEntrySchema = z.object({
   state: z.enum(['open', 'halted', 'unknown']),
   version: z.number().int(),
   at: isoTime.optional(),
+  crossedAt: isoTime.nullable().optional(),
+  address: z.string().optional().meta({ description: 'Operator requests: the client address' }),
+  method: z.string().optional(),
+  route: z.string().optional(),
+  status: z.number().int().optional().meta({ description: 'Operator requests: the HTTP status answered' }),
   previous: breakerState.optional(),
   approvals: z.array(z.string()).optional(),
   detail: z.unknown().optional(),

@@ -67,7 +67,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
         const change = await breaker.halt(scope, reason, op.name, undefined, origin);
         deps.logger.warn({ operator: op.name, scope, changed: change !== null }, 'operator halt');
         if (change) {
-          const { at: _at, previous: _p, ...snapshot } = change;
+          const { previous: _p, ...snapshot } = change;
           return { status: 200, body: { changed: true, ...snapshot } };
         }
         return { status: 200, body: { changed: false, ...(await breaker.status(scope)) } };
@@ -84,7 +84,7 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
         const r = await breaker.requestResume(scope, reason, op.name, origin);
         deps.logger.warn({ operator: op.name, scope, status: r.status }, 'operator resume request');
         if (r.status === 'resumed') {
-          const { at: _at, previous: _p, ...snapshot } = r.change;
+          const { previous: _p, ...snapshot } = r.change;
           return { status: 200, body: { status: 'resumed', ...snapshot } };
         }
         return {
