@@ -141,7 +141,7 @@ format_storage() {
     done
   )
   "${JAVA[@]}" "@$argfile" >>"$LOG" 2>&1 || { rm -f "$argfile"; die "formatting storage failed; see $LOG"; }
-  rm -f "$argfile" "$RUN/acls.done"
+  rm -f "$argfile" "$RUN"/acls.*done
 }
 
 acl() {
@@ -152,14 +152,19 @@ acl() {
 # Least privilege per principal (contract section 1: who writes which topic). Describe on every Bulwark topic
 # lets a service see that the topics exist (it then skips creating them); it grants no read or write.
 add_acls() {
-  local port="$1"
-  [ -f "$RUN/acls.done" ] && return 0
+  local port="$1" mark
+  # The marker names this function's digest, so a broker kept from before a change of the ACLs gets them.
+  mark="$RUN/acls.$(declare -f add_acls | sha256sum | cut -c1-12).done"
+  [ -f "$mark" ] && return 0
   local auth="${TP}auth.events.v1" wallet="${TP}wallet.events.v1" flags="${TP}risk.flags.v1"
   local control="${TP}withdrawals.control.v1" audit="${TP}withdrawals.audit.v1"
   local all=(--topic "$auth" --topic "$wallet" --topic "$flags" --topic "$control" --topic "$audit"
     --topic "$auth.dlq" --topic "$wallet.dlq" --topic "$flags.dlq")
   say "adding ACLs (breaker writes control and audit; detector reads input, writes flags and DLQs)"
   acl "$port" --allow-principal User:breaker --allow-principal User:detector --operation Describe "${all[@]}"
+  # Read-only: at start each service checks the DLQ topics' max.message.bytes can hold a dead letter.
+  acl "$port" --allow-principal User:breaker --allow-principal User:detector --operation DescribeConfigs \
+    --topic "$auth.dlq" --topic "$wallet.dlq" --topic "$flags.dlq"
   acl "$port" --allow-principal User:breaker --operation Write --topic "$control" --topic "$audit" --topic "$flags.dlq"
   acl "$port" --allow-principal User:breaker --operation Read --topic "$control" --topic "$audit" --topic "$flags"
   acl "$port" --allow-principal User:detector --operation Read --topic "$auth" --topic "$wallet"
@@ -168,7 +173,7 @@ add_acls() {
   acl "$port" --allow-principal User:detector --operation Read --resource-pattern-type prefixed --group bulwark-detector
   # The breaker's stall watch reads the detector group's committed offsets.
   acl "$port" --allow-principal User:breaker --operation Describe --resource-pattern-type prefixed --group bulwark-detector
-  touch "$RUN/acls.done"
+  touch "$mark"
 }
 
 start() {

@@ -213,14 +213,22 @@ function kafkajsSecurity(security: KafkaSecurity | undefined): Pick<KafkaConfig,
 /** Refuses an existing topic whose numeric settings lie below its declaration's minimums. */
 async function checkMinimums(admin: Admin, decls: TopicDeclaration[]): Promise<void> {
   if (decls.length === 0) return;
-  const res = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: decls.map((d) => ({
-      type: ConfigResourceTypes.TOPIC,
-      name: d.topic,
-      configNames: Object.keys(d.minimums ?? {}),
-    })),
-  });
+  const res = await admin
+    .describeConfigs({
+      includeSynonyms: false,
+      resources: decls.map((d) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name: d.topic,
+        configNames: Object.keys(d.minimums ?? {}),
+      })),
+    })
+    .catch((err: unknown) => {
+      if (!/authoriz/i.test(errorMessage(err))) throw err;
+      throw new ConfigError(
+        `cannot read the settings of topics ${decls.map((d) => d.topic).join(', ')} (${errorMessage(err)}); ` +
+          'grant this principal DescribeConfigs on them (docs/security.md)',
+      );
+    });
   const problems: string[] = [];
   for (const d of decls) {
     const entries = res.resources.find((r) => r.resourceName === d.topic)?.configEntries ?? [];

@@ -17,7 +17,6 @@ import { scriptedService, type ScriptedService } from '../helpers/secure-service
 jest.setTimeout(180000);
 
 // The audit topic of contract section 1 (libs/kafka/topics.ts names it once the audit trail lands there).
-const AUDIT_TOPIC = 'withdrawals.audit.v1';
 const topics = topicNames();
 
 describe('Kafka with SASL_SSL and ACLs', () => {
@@ -68,10 +67,7 @@ describe('Kafka with SASL_SSL and ACLs', () => {
     broker = await scriptedService('kafka-secure.sh', '.cache/kafka-secure/env');
     // Topics are provisioned by the administrator; services only need Describe to see them.
     const admin = client('admin');
-    await admin.ensureTopics([
-      ...topicDeclarations(topics, 1),
-      { topic: AUDIT_TOPIC, numPartitions: 1, configEntries: [] },
-    ]);
+    await admin.ensureTopics(topicDeclarations(topics, 1));
   });
 
   afterAll(async () => {
@@ -81,7 +77,7 @@ describe('Kafka with SASL_SSL and ACLs', () => {
 
   it('lets the breaker principal write the control and audit topics', async () => {
     await expect(
-      send(client('breaker'), [record(topics.control, 'ETH'), record(AUDIT_TOPIC, 'ETH')]),
+      send(client('breaker'), [record(topics.control, 'ETH'), record(topics.audit, 'ETH')]),
     ).resolves.toBeUndefined();
   });
 
@@ -89,7 +85,7 @@ describe('Kafka with SASL_SSL and ACLs', () => {
     const detector = client('detector');
     await expect(send(detector, [record(topics.flags, 'user-1')])).resolves.toBeUndefined();
     await expect(send(detector, [record(topics.control, 'global')])).rejects.toThrow(/authoriz/i);
-    await expect(send(detector, [record(AUDIT_TOPIC, 'global')])).rejects.toThrow(/authoriz/i);
+    await expect(send(detector, [record(topics.audit, 'global')])).rejects.toThrow(/authoriz/i);
   });
 
   it('runs the detector service as the detector principal: reads input, writes the DLQ, commits offsets', async () => {
