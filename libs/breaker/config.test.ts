@@ -1,7 +1,7 @@
+import { configErrorOf } from '../../test/helpers/config-error';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../errors';
 import {
   defaultBreakerConfig,
   loadBreakerConfig,
@@ -14,16 +14,6 @@ const base = () =>
   JSON.parse(JSON.stringify(defaultBreakerConfig())) as Record<string, unknown> & {
     triggers: Record<string, unknown>[];
   };
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('breaker trigger config', () => {
   it('defaults to the contract: 3 critical users, 250,000 USD high/critical, 60 s stall, all global over 10 min', () => {
@@ -58,20 +48,20 @@ describe('breaker trigger config', () => {
   it('names the path of a bad field', () => {
     const cfg = base();
     cfg.triggers[1]!.threshold = -5;
-    expect(errorOf(() => parseBreakerConfig(cfg, 'x.yaml'))).toBe(
+    expect(configErrorOf(() => parseBreakerConfig(cfg, 'x.yaml'))).toBe(
       'x.yaml: triggers.1.threshold: must be > 0',
     );
     const bad = base();
     bad.triggers[0]!.target = 'asset:eth';
-    expect(errorOf(() => parseBreakerConfig(bad))).toMatch(
+    expect(configErrorOf(() => parseBreakerConfig(bad))).toMatch(
       /triggers\.0\.target: must be "global", "asset:\*"/,
     );
     const kind = base();
     kind.triggers[0]!.kind = 'magic';
-    expect(errorOf(() => parseBreakerConfig(kind))).toMatch(/triggers\.0\.kind/);
+    expect(configErrorOf(() => parseBreakerConfig(kind))).toMatch(/triggers\.0\.kind/);
     const sev = base();
     sev.triggers[0]!.match = { severities: ['urgent'] };
-    expect(errorOf(() => parseBreakerConfig(sev))).toMatch(
+    expect(configErrorOf(() => parseBreakerConfig(sev))).toMatch(
       /triggers\.0\.match\.severities\.0: must be one of/,
     );
   });
@@ -79,20 +69,26 @@ describe('breaker trigger config', () => {
   it('rejects unknown fields, duplicate ids, fewer than two approvals and an asset:* stall trigger', () => {
     const extra = base();
     extra.triggers[0]!.treshold = 3;
-    expect(errorOf(() => parseBreakerConfig(extra))).toMatch(/triggers\.0\.treshold: unknown field/);
-    expect(errorOf(() => parseBreakerConfig({ ...base(), trigers: [] }))).toMatch(/trigers: unknown field/);
+    expect(configErrorOf(() => parseBreakerConfig(extra))).toMatch(/triggers\.0\.treshold: unknown field/);
+    expect(configErrorOf(() => parseBreakerConfig({ ...base(), trigers: [] }))).toMatch(
+      /trigers: unknown field/,
+    );
     expect(
-      errorOf(() => parseBreakerConfig({ ...base(), resume: { approvalsRequired: 2, approvalWindowMS: 1 } })),
+      configErrorOf(() =>
+        parseBreakerConfig({ ...base(), resume: { approvalsRequired: 2, approvalWindowMS: 1 } }),
+      ),
     ).toMatch(/resume\.approvalWindowMS: unknown field/);
     const dup = base();
     dup.triggers[1]!.id = 'critical-users';
-    expect(errorOf(() => parseBreakerConfig(dup))).toMatch(/triggers\.1\.id: duplicate id critical-users/);
-    expect(errorOf(() => parseBreakerConfig({ ...base(), resume: { approvalsRequired: 1 } }))).toMatch(
+    expect(configErrorOf(() => parseBreakerConfig(dup))).toMatch(
+      /triggers\.1\.id: duplicate id critical-users/,
+    );
+    expect(configErrorOf(() => parseBreakerConfig({ ...base(), resume: { approvalsRequired: 1 } }))).toMatch(
       /resume\.approvalsRequired: must be at least 2/,
     );
     const stall = base();
     stall.triggers[2]!.target = 'asset:*';
-    expect(errorOf(() => parseBreakerConfig(stall))).toMatch(
+    expect(configErrorOf(() => parseBreakerConfig(stall))).toMatch(
       /triggers\.2\.target: a detector-stalled trigger/,
     );
   });
@@ -122,13 +118,13 @@ describe('breaker trigger config', () => {
   });
 
   it('reports unreadable and non-YAML files by name', () => {
-    expect(errorOf(() => loadBreakerConfig('/nonexistent/breaker.yaml'))).toMatch(
+    expect(configErrorOf(() => loadBreakerConfig('/nonexistent/breaker.yaml'))).toMatch(
       /^\/nonexistent\/breaker.yaml: cannot read/,
     );
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brk-cfg-')), 'b.yaml');
     fs.writeFileSync(file, 'triggers: [unclosed');
-    expect(errorOf(() => loadBreakerConfig(file))).toMatch(/not valid YAML: line \d+, column \d+: /);
+    expect(configErrorOf(() => loadBreakerConfig(file))).toMatch(/not valid YAML: line \d+, column \d+: /);
     fs.writeFileSync(file, 'allowedLatenessMs: 1\nallowedLatenessMs: 2\ntriggers: []\n');
-    expect(errorOf(() => loadBreakerConfig(file))).toMatch(/line 2, column 1: Map keys must be unique/);
+    expect(configErrorOf(() => loadBreakerConfig(file))).toMatch(/line 2, column 1: Map keys must be unique/);
   });
 });

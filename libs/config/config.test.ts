@@ -1,20 +1,10 @@
-import { ConfigError } from '../errors';
+import { configErrorOf } from '../../test/helpers/config-error';
 import { commonEnvSchema, isBrokerAddress, isRedisUrl, loadConfig, redactUrl } from './index';
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('shared environment schema', () => {
   it('refuses a Redis URL that is not one, naming the variable', () => {
     for (const bad of ['nonsense', 'redis://', 'redis://127.0.0.1:99999', 'http://127.0.0.1:6379', ''])
-      expect(messageOf(() => loadConfig(commonEnvSchema, { BULWARK_REDIS_URL: bad }))).toMatch(
+      expect(configErrorOf(() => loadConfig(commonEnvSchema, { BULWARK_REDIS_URL: bad }))).toMatch(
         /^invalid configuration: BULWARK_REDIS_URL=.*: must be a redis:\/\/ or rediss:\/\/ URL with a host/,
       );
     for (const good of ['redis://127.0.0.1:6379', 'rediss://user:pw@cache.internal:6380/2', 'redis://h'])
@@ -22,7 +12,7 @@ describe('shared environment schema', () => {
   });
 
   it('never echoes the password of a Redis URL it refuses', () => {
-    const msg = messageOf(() =>
+    const msg = configErrorOf(() =>
       loadConfig(commonEnvSchema, { BULWARK_REDIS_URL: 'redis://app:s3cret@127.0.0.1:99999' }),
     );
     expect(msg).not.toContain('s3cret');
@@ -30,7 +20,7 @@ describe('shared environment schema', () => {
   });
 
   it('refuses brokers that are not host:port', () => {
-    expect(messageOf(() => loadConfig(commonEnvSchema, { BULWARK_KAFKA_BROKERS: 'kafka' }))).toMatch(
+    expect(configErrorOf(() => loadConfig(commonEnvSchema, { BULWARK_KAFKA_BROKERS: 'kafka' }))).toMatch(
       /BULWARK_KAFKA_BROKERS="kafka": must be a comma-separated list of host:port brokers/,
     );
     expect(isBrokerAddress('127.0.0.1:9092')).toBe(true);

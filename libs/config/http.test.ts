@@ -1,10 +1,10 @@
+import { configErrorOf } from '../../test/helpers/config-error';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { z } from 'zod';
 import { Registry } from 'prom-client';
 import { selfSignedCert } from '../../test/helpers/self-signed';
-import { ConfigError } from '../errors';
 import { ServiceHttp } from '../http/server';
 import { silentLogger } from '../logger';
 import { loadConfig } from './index';
@@ -12,17 +12,6 @@ import { httpEnvShape, httpServerSettings } from './http';
 
 const schema = z.object(httpEnvShape);
 const settings = (env: Record<string, string>) => httpServerSettings(loadConfig(schema, env));
-
-/** The message of the ConfigError `fn` throws (fails the test when it throws nothing or something else). */
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('BULWARK_HTTP_* settings', () => {
   const tls = selfSignedCert();
@@ -43,14 +32,14 @@ describe('BULWARK_HTTP_* settings', () => {
   });
 
   it('refuses bad values naming the variable', () => {
-    expect(configError(() => settings({ BULWARK_HTTP_HEADERS_TIMEOUT_MS: 'soon' }))).toMatch(
+    expect(configErrorOf(() => settings({ BULWARK_HTTP_HEADERS_TIMEOUT_MS: 'soon' }))).toMatch(
       /BULWARK_HTTP_HEADERS_TIMEOUT_MS="soon": must be a duration in milliseconds/,
     );
-    expect(configError(() => settings({ BULWARK_HTTP_MAX_CONNECTIONS: '0' }))).toMatch(
+    expect(configErrorOf(() => settings({ BULWARK_HTTP_MAX_CONNECTIONS: '0' }))).toMatch(
       /BULWARK_HTTP_MAX_CONNECTIONS="0"/,
     );
     expect(
-      configError(() =>
+      configErrorOf(() =>
         settings({ BULWARK_HTTP_HEADERS_TIMEOUT_MS: '9000', BULWARK_HTTP_REQUEST_TIMEOUT_MS: '8000' }),
       ),
     ).toMatch(/BULWARK_HTTP_HEADERS_TIMEOUT_MS=9000: must not exceed BULWARK_HTTP_REQUEST_TIMEOUT_MS/);
@@ -59,22 +48,22 @@ describe('BULWARK_HTTP_* settings', () => {
   it('stops at start naming the TLS variable whose file is missing or unreadable, or unset', () => {
     const missing = path.join(tls.dir, 'nope.pem');
     expect(
-      configError(() =>
+      configErrorOf(() =>
         settings({ BULWARK_HTTP_TLS_CERT_FILE: missing, BULWARK_HTTP_TLS_KEY_FILE: tls.keyFile }),
       ),
     ).toMatch(/^BULWARK_HTTP_TLS_CERT_FILE=".*nope.pem": cannot read the file \(ENOENT\)/);
     expect(
-      configError(() =>
+      configErrorOf(() =>
         settings({ BULWARK_HTTP_TLS_CERT_FILE: tls.certFile, BULWARK_HTTP_TLS_KEY_FILE: tls.dir }),
       ),
     ).toMatch(/^BULWARK_HTTP_TLS_KEY_FILE=.*cannot read the file \(EISDIR\)/);
-    expect(configError(() => settings({ BULWARK_HTTP_TLS_CERT_FILE: tls.certFile }))).toMatch(
+    expect(configErrorOf(() => settings({ BULWARK_HTTP_TLS_CERT_FILE: tls.certFile }))).toMatch(
       /^BULWARK_HTTP_TLS_KEY_FILE=\(unset\): HTTPS needs both/,
     );
     const garbage = path.join(tls.dir, 'garbage.pem');
     fs.writeFileSync(garbage, 'not a key');
     expect(
-      configError(() =>
+      configErrorOf(() =>
         settings({ BULWARK_HTTP_TLS_CERT_FILE: tls.certFile, BULWARK_HTTP_TLS_KEY_FILE: garbage }),
       ),
     ).toMatch(/not a usable PEM certificate and matching key/);

@@ -1,28 +1,18 @@
+import { configErrorOf } from '../../test/helpers/config-error';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../errors';
 import { parseYamlText, readYamlFile } from './yaml';
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('strict YAML', () => {
   it('names the line and column of a mistake, on one line', () => {
-    const msg = messageOf(() => parseYamlText('a: 1\nb: [1,\n', 'x.yaml'));
+    const msg = configErrorOf(() => parseYamlText('a: 1\nb: [1,\n', 'x.yaml'));
     expect(msg).toMatch(/^x\.yaml: not valid YAML: line \d+, column \d+: .+ \([A-Z_]+\)$/);
     expect(msg).not.toContain('\n');
   });
 
   it('refuses a duplicate key instead of keeping the last value', () => {
-    expect(messageOf(() => parseYamlText('graceMs: 1\ngraceMs: 2\n', 'x.yaml'))).toBe(
+    expect(configErrorOf(() => parseYamlText('graceMs: 1\ngraceMs: 2\n', 'x.yaml'))).toBe(
       'x.yaml: not valid YAML: line 2, column 1: Map keys must be unique (DUPLICATE_KEY)',
     );
   });
@@ -32,10 +22,10 @@ describe('strict YAML', () => {
     expect(parseYamlText('', 'empty')).toBeNull();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-yaml-'));
     try {
-      expect(messageOf(() => readYamlFile(path.join(dir, 'nope.yaml'), 'the file'))).toBe(
+      expect(configErrorOf(() => readYamlFile(path.join(dir, 'nope.yaml'), 'the file'))).toBe(
         'the file: cannot read (no such file)',
       );
-      expect(messageOf(() => readYamlFile(dir, 'the dir'))).toBe('the dir: cannot read (is a directory)');
+      expect(configErrorOf(() => readYamlFile(dir, 'the dir'))).toBe('the dir: cannot read (is a directory)');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
+import { configErrorOf } from '../../test/helpers/config-error';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../errors';
 import {
   DEFAULTS,
   defaultRulesConfig,
@@ -22,16 +22,6 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(listsDir, { recursive: true, force: true }));
 
 const env = { BULWARK_SANCTIONS_DIR: listsDir };
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('rules config', () => {
   it('defaults to the contract', () => {
@@ -88,7 +78,7 @@ describe('rules config', () => {
   });
 
   it('names the bad field path', () => {
-    const msg = messageOf(() =>
+    const msg = configErrorOf(() =>
       parseRulesConfig(
         {
           rules: [
@@ -104,7 +94,7 @@ describe('rules config', () => {
   });
 
   it('reports every problem: unknown kinds, unknown params, duplicate ids, bad severities, globals', () => {
-    const msg = messageOf(() =>
+    const msg = configErrorOf(() =>
       parseRulesConfig(
         {
           graceMs: 'soon',
@@ -119,7 +109,7 @@ describe('rules config', () => {
       ),
     );
     expect(msg).toContain('graceMs: expected a number >= 0');
-    const rulesMsg = messageOf(() =>
+    const rulesMsg = configErrorOf(() =>
       parseRulesConfig(
         {
           rules: [
@@ -143,7 +133,7 @@ describe('rules config', () => {
   });
 
   it('makes a missing sanctions folder a clear error naming the field', () => {
-    const msg = messageOf(() =>
+    const msg = configErrorOf(() =>
       parseRulesConfig(
         { rules: [{ kind: 'sanctioned-destination', params: { listsDir: '/nonexistent/lists' } }] },
         { env },
@@ -169,14 +159,14 @@ describe('rules config', () => {
         path.join(dir, 'r.json'),
         JSON.stringify({ rules: [{ kind: 'velocity', params: { windowMs: 0 } }] }),
       );
-      expect(messageOf(() => loadRulesConfig(path.join(dir, 'r.json'), env))).toContain(
+      expect(configErrorOf(() => loadRulesConfig(path.join(dir, 'r.json'), env))).toContain(
         'rules[0].params.windowMs: expected a positive number',
       );
       fs.writeFileSync(path.join(dir, 'bad.yaml'), 'rules: [\n');
-      expect(messageOf(() => loadRulesConfig(path.join(dir, 'bad.yaml'), env))).toContain(
+      expect(configErrorOf(() => loadRulesConfig(path.join(dir, 'bad.yaml'), env))).toContain(
         'not valid YAML: line 2, column 1:',
       );
-      expect(messageOf(() => loadRulesConfig(path.join(dir, 'missing.yaml'), env))).toContain(
+      expect(configErrorOf(() => loadRulesConfig(path.join(dir, 'missing.yaml'), env))).toContain(
         'cannot read (no such file)',
       );
     } finally {
@@ -185,7 +175,7 @@ describe('rules config', () => {
   });
 
   it('refuses an unknown key anywhere, naming its path, instead of running the defaults', () => {
-    const msg = messageOf(() =>
+    const msg = configErrorOf(() =>
       parseRulesConfig(
         {
           rulse: [{ kind: 'velocity' }],
@@ -200,10 +190,10 @@ describe('rules config', () => {
     expect(msg).toContain('rules[0].graceMS: unknown field');
     expect(msg).toContain('rules[0].params.lookbackMS: unknown field');
     // A breaker section belongs to the breaker's own file; the detector says where it goes.
-    expect(messageOf(() => parseRulesConfig({ breaker: { triggers: [] } }, { env }))).toMatch(
+    expect(configErrorOf(() => parseRulesConfig({ breaker: { triggers: [] } }, { env }))).toMatch(
       /breaker: unknown field \(breaker triggers go in their own file/,
     );
-    expect(messageOf(() => parseRulesConfig(['rules'], { env }))).toContain('(root): expected a mapping');
+    expect(configErrorOf(() => parseRulesConfig(['rules'], { env }))).toContain('(root): expected a mapping');
   });
 
   it('gives the line and column of a YAML mistake, and refuses a duplicate key', () => {
@@ -211,11 +201,11 @@ describe('rules config', () => {
     try {
       const file = path.join(dir, 'r.yaml');
       fs.writeFileSync(file, 'graceMs: 1000\nidleTimeoutMs: 5\ngraceMs: 2000\n');
-      expect(messageOf(() => loadRulesConfig(file, env))).toBe(
+      expect(configErrorOf(() => loadRulesConfig(file, env))).toBe(
         `rules config ${file}: not valid YAML: line 3, column 1: Map keys must be unique (DUPLICATE_KEY)`,
       );
       fs.writeFileSync(file, 'rules:\n  - kind: velocity\n   severity: high\n');
-      expect(messageOf(() => loadRulesConfig(file, env))).toMatch(
+      expect(configErrorOf(() => loadRulesConfig(file, env))).toMatch(
         /not valid YAML: line 3, column \d+: .+ \([A-Z_]+\)$/,
       );
     } finally {

@@ -1,9 +1,10 @@
+import { serviceEnv } from '../helpers/service-env';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newOperatorLine } from '../../services/breaker/operators';
-import { KAFKA_BROKERS, REDIS_URL, TEST_CONTROL_KEYS, realStack, waitFor } from '../helpers/env';
+import { realStack, waitFor } from '../helpers/env';
 import { startTestIdp, unsignedToken, type TestIdp } from '../helpers/jwks';
 
 jest.setTimeout(90000);
@@ -31,14 +32,7 @@ describe('breaker operator identity: JWT operators, static operators reloaded, a
     child = spawn(process.execPath, ['dist/services/breaker/main.js'], {
       env: {
         PATH: process.env.PATH,
-        BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        BULWARK_REDIS_URL: REDIS_URL,
-        BULWARK_KEY_PREFIX: prefix,
-        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
-        BULWARK_TOPIC_PREFIX: `${prefix}.`,
-        BULWARK_PARTITIONS: '1',
-        BULWARK_BREAKER_GROUP: `${prefix}-breaker`,
-        BULWARK_DETECTOR_GROUP: `${prefix}-detector`,
+        ...serviceEnv(prefix),
         BULWARK_BREAKER_PORT: '0',
         BULWARK_LOG_LEVEL: 'info',
         BULWARK_OPERATORS_FILE: opsFile,

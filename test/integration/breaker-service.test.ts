@@ -1,3 +1,4 @@
+import { serviceEnv } from '../helpers/service-env';
 import { defaultBreakerConfig } from '../../libs/breaker';
 import type { TopicNames } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
@@ -5,9 +6,6 @@ import { breakerEnvSchema } from '../../services/breaker/config';
 import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operators';
 import { startBreakerService, type RunningBreakerService } from '../../services/breaker/service';
 import {
-  KAFKA_BROKERS,
-  REDIS_URL,
-  TEST_CONTROL_KEYS,
   cleanRedis,
   deleteTopicsWithPrefix,
   provisionTopics,
@@ -46,16 +44,7 @@ describe('breaker service: flags from Kafka to a halt on the control topic', () 
 
   it('consumes flags, dead-letters a bad one, halts, publishes, commits, and answers over HTTP', async () => {
     const env = {
-      ...breakerEnvSchema.parse({
-        BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        BULWARK_REDIS_URL: REDIS_URL,
-        BULWARK_KEY_PREFIX: keyPrefix,
-        BULWARK_TOPIC_PREFIX: `${topicPrefix}.`,
-        BULWARK_PARTITIONS: '2',
-        BULWARK_BREAKER_GROUP: `${topicPrefix}-breaker`,
-        BULWARK_DETECTOR_GROUP: `${topicPrefix}-detector`,
-        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
-      }),
+      ...breakerEnvSchema.parse(serviceEnv(topicPrefix, { partitions: 2, keyPrefix: keyPrefix })),
       BULWARK_BREAKER_PORT: 0,
     };
     const operators = OperatorRegistry.parse(`${alice.line},${bob.line}`, 'test');

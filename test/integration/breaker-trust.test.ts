@@ -1,3 +1,4 @@
+import { serviceEnv } from '../helpers/service-env';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { defaultBreakerConfig } from '../../libs/breaker';
@@ -9,7 +10,6 @@ import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operat
 import { startBreakerService, type RunningBreakerService } from '../../services/breaker/service';
 import {
   KAFKA_BROKERS,
-  REDIS_URL,
   TEST_CONTROL_KEYS,
   cleanRedis,
   provisionTopics,
@@ -40,16 +40,7 @@ describe('breaker trust: signed control state and a verifiable audit trail', () 
 
   async function start(prefix: string): Promise<{ svc: RunningBreakerService; base: string }> {
     const env = {
-      ...breakerEnvSchema.parse({
-        BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        BULWARK_REDIS_URL: REDIS_URL,
-        BULWARK_KEY_PREFIX: prefix,
-        BULWARK_TOPIC_PREFIX: `${prefix}.`,
-        BULWARK_PARTITIONS: '1',
-        BULWARK_BREAKER_GROUP: `${prefix}-breaker`,
-        BULWARK_DETECTOR_GROUP: `${prefix}-detector`,
-        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
-      }),
+      ...breakerEnvSchema.parse(serviceEnv(prefix)),
       BULWARK_BREAKER_PORT: 0,
     };
     const svc = await startBreakerService(env, operators, defaultBreakerConfig(), silentLogger());

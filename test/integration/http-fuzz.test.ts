@@ -1,13 +1,7 @@
 import net from 'node:net';
+import { serviceEnv } from '../helpers/service-env';
 import { newOperatorLine } from '../../services/breaker/operators';
-import {
-  KAFKA_BROKERS,
-  REDIS_URL,
-  TEST_CONTROL_KEYS,
-  provisionTopics,
-  realStack,
-  waitFor,
-} from '../helpers/env';
+import { provisionTopics, realStack, waitFor } from '../helpers/env';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 
 /**
@@ -271,12 +265,7 @@ describe('HTTP fuzz against the running breaker and detector', () => {
     const alice = newOperatorLine('alice');
     const bob = newOperatorLine('bob');
     const common = {
-      BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-      BULWARK_REDIS_URL: REDIS_URL,
-      BULWARK_KEY_PREFIX: prefix,
-      BULWARK_TOPIC_PREFIX: `${prefix}.`,
-      BULWARK_PARTITIONS: '2',
-      BULWARK_DETECTOR_GROUP: `${prefix}-detector`,
+      ...serviceEnv(prefix, { partitions: 2 }),
       BULWARK_LOG_LEVEL: 'info',
       ...LIMITS,
     };
@@ -284,8 +273,6 @@ describe('HTTP fuzz against the running breaker and detector', () => {
       startServiceProcess('breaker', {
         ...common,
         BULWARK_BREAKER_PORT: '0',
-        BULWARK_BREAKER_GROUP: `${prefix}-breaker`,
-        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
         BULWARK_OPERATORS: `${alice.line},${bob.line}`,
         // The fuzz fails hundreds of logins from 127.0.0.1; the operator call at the end comes from there too.
         BULWARK_AUTH_FAILURES_PER_MIN: '1000000',

@@ -1,3 +1,4 @@
+import { serviceEnv } from '../helpers/service-env';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
@@ -7,8 +8,6 @@ import { breakerEnvSchema } from '../../services/breaker/config';
 import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operators';
 import { startBreakerService, type RunningBreakerService } from '../../services/breaker/service';
 import {
-  KAFKA_BROKERS,
-  REDIS_URL,
   cleanRedis,
   deleteTopicsWithPrefix,
   provisionTopics,
@@ -16,7 +15,6 @@ import {
   testRedis,
   uniquePrefix,
   waitFor,
-  TEST_CONTROL_KEYS,
 } from '../helpers/env';
 
 jest.setTimeout(90000);
@@ -63,16 +61,7 @@ describe('examples/python/guard_client.py against a real breaker', () => {
 
   it('allows while open, refuses after an operator halt, and refuses once the breaker is stopped', async () => {
     const env = {
-      ...breakerEnvSchema.parse({
-        BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        BULWARK_REDIS_URL: REDIS_URL,
-        BULWARK_KEY_PREFIX: keyPrefix,
-        BULWARK_TOPIC_PREFIX: `${topicPrefix}.`,
-        BULWARK_PARTITIONS: '1',
-        BULWARK_BREAKER_GROUP: `${topicPrefix}-breaker`,
-        BULWARK_DETECTOR_GROUP: `${topicPrefix}-detector`,
-        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
-      }),
+      ...breakerEnvSchema.parse(serviceEnv(topicPrefix, { keyPrefix: keyPrefix })),
       BULWARK_BREAKER_PORT: 0,
     };
     service = await startBreakerService(

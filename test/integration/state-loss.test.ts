@@ -1,3 +1,4 @@
+import { serviceEnv } from '../helpers/service-env';
 import { defaultBreakerConfig } from '../../libs/breaker';
 import { RuleEngine } from '../../libs/engine';
 import { loadConfig } from '../../libs/config';
@@ -7,15 +8,7 @@ import { breakerEnvSchema } from '../../services/breaker/config';
 import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operators';
 import { startBreakerService } from '../../services/breaker/service';
 import { counter, fastRules, publish, readAll, startDetector } from '../helpers/detector';
-import {
-  KAFKA_BROKERS,
-  REDIS_URL,
-  TEST_CONTROL_KEYS,
-  cleanRedis,
-  provisionTopics,
-  realStack,
-  waitFor,
-} from '../helpers/env';
+import { cleanRedis, provisionTopics, realStack, waitFor } from '../helpers/env';
 import { HOUR, T0, approval, login, mfa, userStream, type Ev } from '../helpers/events';
 
 jest.setTimeout(150000);
@@ -55,16 +48,7 @@ describe('Redis loses its data under a live detector and breaker', () => {
     const alice = newOperatorLine('alice');
     const bob = newOperatorLine('bob');
     const env = {
-      ...loadConfig(breakerEnvSchema, {
-        BULWARK_KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        BULWARK_REDIS_URL: REDIS_URL,
-        BULWARK_KEY_PREFIX: prefix,
-        BULWARK_TOPIC_PREFIX: `${prefix}.`,
-        BULWARK_PARTITIONS: '3',
-        BULWARK_BREAKER_GROUP: `${prefix}-breaker`,
-        BULWARK_DETECTOR_GROUP: `${prefix}-detector`,
-        BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
-      }),
+      ...loadConfig(breakerEnvSchema, serviceEnv(prefix, { partitions: 3 })),
       BULWARK_BREAKER_PORT: 0,
     };
     const breaker = await startBreakerService(
