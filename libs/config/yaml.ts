@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { parseDocument, type YAMLError } from 'yaml';
-import { ConfigError, errorMessage } from '../errors';
+import { ConfigError, errorMessage, fileErrorReason } from '../errors';
 
 /** `line 3, column 7: Map keys must be unique (DUPLICATE_KEY)`: one line, where the yaml library knows it. */
 function describe(err: YAMLError): string {
@@ -31,15 +31,7 @@ export function readYamlFile(file: string, source: string): unknown {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : (code ?? errorMessage(err));
+    const why = fileErrorReason(err);
     throw new ConfigError(`${source}: cannot read (${why})`);
   }
   return parseYamlText(text, source);

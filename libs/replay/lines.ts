@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { UsageError } from '../errors';
+import { UsageError, fileErrorReason } from '../errors';
 
 /**
  * Streams the lines of a recorded log in bounded memory: a path, `-` for standard input, gzip detected by its
@@ -15,15 +15,7 @@ export async function openLog(file: string): Promise<Readable> {
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : String(code);
+    const why = fileErrorReason(err);
     throw new UsageError(`cannot read ${file}: ${why}`);
   }
   const head = Buffer.alloc(2);
