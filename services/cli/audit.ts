@@ -4,6 +4,7 @@ import { ConfigError, UsageError } from '../../libs/errors';
 import { KafkaClient, readTopicToEnd, topicNames } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
 import { parse } from './args';
+import { breakerUrl, operatorToken } from './breaker-api';
 
 /**
  * `bulwark audit verify|export`: checks the breaker's hash-chained audit trail as the API serves it and as
@@ -115,27 +116,10 @@ function env(name: string, def: string): string {
   return v === undefined || v === '' ? def : v;
 }
 
-function token(): string {
-  const file = process.env.BULWARK_TOKEN_FILE;
-  if (file) {
-    try {
-      return fs.readFileSync(file, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(
-        `BULWARK_TOKEN_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
-    }
-  }
-  const t = process.env.BULWARK_TOKEN;
-  if (!t)
-    throw new ConfigError('set BULWARK_TOKEN_FILE or BULWARK_TOKEN to an operator token with the audit role');
-  return t.trim();
-}
-
 /** The whole trail from GET /v1/breaker/audit, paged back with `before`, oldest first. */
 async function readApi(): Promise<Entry[]> {
-  const base = env('BULWARK_BREAKER_URL', 'http://127.0.0.1:8081').replace(/\/+$/, '');
-  const auth = { authorization: `Bearer ${token()}` };
+  const base = breakerUrl();
+  const auth = { authorization: `Bearer ${operatorToken('audit')}` };
   const all: Entry[] = [];
   let before: string | undefined;
   for (;;) {

@@ -28,9 +28,10 @@ import { intOpt, isoOpt, numberOpt, parse, refuseOptions, shareOpt } from './arg
 import { inProcessEnvSchema, kafkaReplayEnvSchema } from './env';
 import { checkDistinct, checkWritable } from './output';
 import { audit } from './audit';
+import { halt, resume, status } from './operator';
 import { USAGE } from './usage';
 
-/** `bulwark`: replay, backtest, simulate and audit. Exit codes: 0 done, 1 failed while running, 2 bad usage. */
+/** `bulwark`: replay, backtest, simulate, audit and the operator commands. Exit codes: 0 done, 1 failed while running, 2 bad usage. */
 export async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError('a command is required');
@@ -43,6 +44,9 @@ export async function run(argv: string[]): Promise<number> {
     backtest,
     simulate,
     audit,
+    status,
+    halt,
+    resume,
   };
   const fn = commands[command];
   if (!fn) throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -1,8 +1,12 @@
 import { AUDIT_USAGE } from './audit';
+import { OPERATOR_USAGE } from './operator';
 
 /** Usage text per subcommand; printed on --help (exit 0) and after a bad argument (exit 2). */
 export const USAGE: Record<string, string> = {
   audit: AUDIT_USAGE,
+  status: OPERATOR_USAGE,
+  halt: OPERATOR_USAGE,
+  resume: OPERATOR_USAGE,
   main: `usage: bulwark <command> [options]
 
 commands:
@@ -10,6 +14,9 @@ commands:
   backtest FILE    replay a log under two rule configurations and report the flags that differ
   simulate         write a synthetic event log (ordinary traffic, optionally an attack)
   audit verify     check the breaker's hash-chained audit trail (API and topic); audit export: JSON lines
+  status           whether withdrawals are allowed, from a running breaker
+  halt SCOPE       halt a scope now (operator token from BULWARK_TOKEN_FILE or BULWARK_TOKEN)
+  resume SCOPE     approve resuming a scope; the second distinct operator's approval resumes it
 
 Run 'bulwark <command> --help' for a command's options.`,
   replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--speed max|N] [--config FILE] [--report FILE]

@@ -7,13 +7,8 @@ import {
   scopeReasonRequestSchema,
   withdrawalStatusSchema,
 } from '../../libs/breaker/api-schemas';
-import { Breaker, defaultBreakerConfig } from '../../libs/breaker';
-import { ServiceHttp } from '../../libs/http/server';
-import { silentLogger } from '../../libs/logger';
-import { breakerMetrics, createRegistry } from '../../libs/metrics';
-import { AuthFailureLimiter } from '../../services/breaker/auth-limiter';
-import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operators';
-import { registerBreakerRoutes } from '../../services/breaker/routes';
+import { newOperatorLine } from '../../services/breaker/operators';
+import { startBreakerHttp } from '../helpers/breaker-http';
 import { cleanRedis, testRedis, uniquePrefix } from '../helpers/env';
 
 jest.setTimeout(30000);
@@ -28,33 +23,12 @@ describe('breaker API answers match the published schemas', () => {
   const prefix = uniquePrefix('api-schemas');
   const alice = newOperatorLine('alice');
   const bob = newOperatorLine('bob');
-  let http: ServiceHttp;
+  let http: { base: string; close: () => Promise<void> };
   let base: string;
 
   beforeAll(async () => {
-    const registry = createRegistry('breaker', false);
-    const metrics = breakerMetrics(registry);
-    const breaker = await Breaker.create({
-      redis,
-      prefix,
-      config: defaultBreakerConfig(),
-      logger: silentLogger(),
-      metrics,
-    });
-    http = new ServiceHttp({
-      port: 0,
-      registry,
-      logger: silentLogger(),
-      ready: () => ({ ready: true, reasons: [] }),
-    });
-    registerBreakerRoutes(http, {
-      breaker,
-      operators: OperatorRegistry.parse(`${alice.line},${bob.line}`, 'test'),
-      limiter: new AuthFailureLimiter({ perClient: 10, windowMs: 60_000 }),
-      logger: silentLogger(),
-      metrics,
-    });
-    base = `http://127.0.0.1:${await http.listen()}`;
+    http = await startBreakerHttp(redis, prefix, `${alice.line},${bob.line}`);
+    base = http.base;
   });
 
   afterAll(async () => {

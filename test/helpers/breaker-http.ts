@@ -1,0 +1,42 @@
+import { Breaker, defaultBreakerConfig } from '../../libs/breaker';
+import { ServiceHttp } from '../../libs/http/server';
+import { silentLogger } from '../../libs/logger';
+import { breakerMetrics, createRegistry } from '../../libs/metrics';
+import type { Redis } from '../../libs/redis';
+import { AuthFailureLimiter } from '../../services/breaker/auth-limiter';
+import { OperatorRegistry } from '../../services/breaker/operators';
+import { registerBreakerRoutes } from '../../services/breaker/routes';
+
+/**
+ * The breaker's HTTP API in this process, on real Redis under `prefix`, without Kafka: for tests of what the
+ * routes answer. `operators` is a BULWARK_OPERATORS value.
+ */
+export async function startBreakerHttp(
+  redis: Redis,
+  prefix: string,
+  operators: string,
+): Promise<{ base: string; close: () => Promise<void> }> {
+  const registry = createRegistry('breaker', false);
+  const metrics = breakerMetrics(registry);
+  const breaker = await Breaker.create({
+    redis,
+    prefix,
+    config: defaultBreakerConfig(),
+    logger: silentLogger(),
+    metrics,
+  });
+  const http = new ServiceHttp({
+    port: 0,
+    registry,
+    logger: silentLogger(),
+    ready: () => ({ ready: true, reasons: [] }),
+  });
+  registerBreakerRoutes(http, {
+    breaker,
+    operators: OperatorRegistry.parse(operators, 'test'),
+    limiter: new AuthFailureLimiter({ perClient: 10, windowMs: 60_000 }),
+    logger: silentLogger(),
+    metrics,
+  });
+  return { base: `http://127.0.0.1:${await http.listen()}`, close: () => http.close() };
+}
