@@ -105,9 +105,9 @@ describe('mfa-reset-withdrawal', () => {
   const approve = (u: string, at = T0) => f.approved(u, at, { withdrawalId: `w-${u}`, sessionId: 's' });
   const cfg = () => config([{ kind: 'mfa-reset-withdrawal' }]);
 
-  it('flags a reset in [approval - 24 h, approval], after the grace period', async () => {
+  it('flags a reset in (approval - 24 h, approval], after the grace period', async () => {
     const e = await engine(cfg());
-    await e.applyBatch(sourced([f.mfaReset('edge', T0 - DAY), approve('edge')]));
+    await e.applyBatch(sourced([f.mfaReset('edge', T0 - DAY + 1), approve('edge')]));
     expect(await e.closeDue(T0 + GRACE - 1)).toEqual([]);
     const flags = await e.closeDue(T0 + GRACE);
     expect(ids(flags)).toEqual(['mfa-reset-withdrawal:w-edge']);
@@ -115,15 +115,16 @@ describe('mfa-reset-withdrawal', () => {
     expect(flags[0]!.evidence).toMatchObject({
       change: 'mfa.reset',
       factor: 'totp',
-      atMs: T0 - DAY,
-      ageMs: DAY,
+      atMs: T0 - DAY + 1,
+      ageMs: DAY - 1,
       windowMs: DAY,
     });
   });
 
-  it('does not flag a reset 1 ms before the window, nor one after the approval', async () => {
+  it('does not flag a reset or an enrolment exactly 24 h before, nor one after the approval', async () => {
     const e = await engine(cfg());
-    expect(await flagsOf(e, [f.mfaReset('old', T0 - DAY - 1), approve('old')])).toEqual([]);
+    expect(await flagsOf(e, [f.mfaReset('old', T0 - DAY), approve('old')])).toEqual([]);
+    expect(await flagsOf(e, [f.mfaEnrolled('olden', T0 - DAY), approve('olden')])).toEqual([]);
     expect(await flagsOf(e, [approve('after'), f.mfaReset('after', T0 + 1)])).toEqual([]);
   });
 
@@ -143,20 +144,18 @@ describe('new-device-withdrawal', () => {
   const approve = (u: string, session = 'sess', at = T0) =>
     f.approved(u, at, { withdrawalId: `w-${u}`, sessionId: session });
 
-  it('flags a login from a never-seen device less than 30 min before; exactly 30 min counts, 1 ms more does not', async () => {
+  it('flags a login from a never-seen device less than 30 min before; exactly 30 min before does not', async () => {
     const e = await engine(cfg());
-    const flags = await flagsOf(e, [f.login('edge', T0 - 30 * MINUTE, 'sess', 'dev-x'), approve('edge')]);
+    const flags = await flagsOf(e, [f.login('edge', T0 - 30 * MINUTE + 1, 'sess', 'dev-x'), approve('edge')]);
     expect(ids(flags)).toEqual(['new-device-withdrawal:w-edge']);
     expect(flags[0]).toMatchObject({ severity: 'medium', raisedAt: new Date(T0 + GRACE).toISOString() });
     expect(flags[0]!.evidence).toMatchObject({
       sessionId: 'sess',
       deviceId: 'dev-x',
-      loginAt: new Date(T0 - 30 * MINUTE).toISOString(),
+      loginAt: new Date(T0 - 30 * MINUTE + 1).toISOString(),
       deviceLastSeenAtMs: null,
     });
-    expect(await flagsOf(e, [f.login('old', T0 - 30 * MINUTE - 1, 'sess', 'dev-x'), approve('old')])).toEqual(
-      [],
-    );
+    expect(await flagsOf(e, [f.login('old', T0 - 30 * MINUTE, 'sess', 'dev-x'), approve('old')])).toEqual([]);
   });
 
   it('a device seen exactly 90 days before the login is known; 1 ms earlier it is new again', async () => {

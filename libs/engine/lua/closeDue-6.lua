@@ -85,8 +85,9 @@ end
 
 local function decideMfaChange(p, raisedAt)
   for _, r in ipairs(spec.mc) do
-    -- [approval - window, approval]: the newest reset or enrolment in it is the evidence.
-    local hit = redis.call('ZREVRANGEBYSCORE', KEYS[5], p.t, p.t - r[3], 'WITHSCORES', 'LIMIT', 0, 1)
+    -- "less than window before" is (approval - window, approval]: a reset exactly window before does not
+    -- count. The newest reset or enrolment in it is the evidence.
+    local hit = redis.call('ZREVRANGEBYSCORE', KEYS[5], p.t, string.format('(%.0f', p.t - r[3]), 'WITHSCORES', 'LIMIT', 0, 1)
     if #hit > 0 then
       local m, at = hit[1], tonumber(hit[2])
       local p1 = string.find(m, '|', 1, true)
@@ -120,9 +121,9 @@ local function decideNewDevice(p, raisedAt)
   if not login or not login.at then return end
   for _, r in ipairs(spec.nd) do
     local within, unseen = r[3], r[4]
-    -- The login lies in [approval - within, approval] and its device had no sighting in the unseen
-    -- window before the login (a sighting exactly `unseen` before still counts as seen).
-    if login.at <= p.t and login.at >= p.t - within and (not login.seen or login.at - login.seen > unseen) then
+    -- The login lies less than `within` before the approval, (approval - within, approval], and its device
+    -- had no sighting in the unseen window before the login (a sighting exactly `unseen` before counts as seen).
+    if login.at <= p.t and login.at > p.t - within and (not login.seen or login.at - login.seen > unseen) then
       local evidence = cjson.encode({
         sessionId = p.s,
         deviceId = login.device,
