@@ -3,6 +3,7 @@ export { RuleEngine, type ApplyOptions, type InlineClose, type RuleEngineOptions
 export type { PendingRef } from './index-members';
 export { ProgressTracker, type ProgressUpdate } from './progress-tracker';
 export { computeWatermark, isIdle, type SourceProgress } from './watermark';
+export { partitionOfSource, sourcesAhead } from './alignment';
 export { EngineScriptError, ScriptCode } from './script-codes';
 export type { ApplyResult, Flag, SourcedEvent } from './types';
 export { StateEpoch, type EpochCheck, type EpochRecord, type EpochStatus } from './state-epoch';

@@ -70,6 +70,12 @@ export class ProgressTracker {
 
   /** The shared watermark at `wallNowMs` (see computeWatermark); null before any source reported. */
   async watermark(wallNowMs: number): Promise<number | null> {
-    return computeWatermark(await this.sources(), wallNowMs, this.idleTimeoutMs);
+    return (await this.snapshot(wallNowMs)).watermarkMs;
+  }
+
+  /** Every source's progress and the watermark they give, from one read. */
+  async snapshot(wallNowMs: number): Promise<{ sources: SourceProgress[]; watermarkMs: number | null }> {
+    const sources = await this.sources();
+    return { sources, watermarkMs: computeWatermark(sources, wallNowMs, this.idleTimeoutMs) };
   }
 }

@@ -3,7 +3,7 @@
  * (tulios/kafkajs#1751, unfixed upstream), so on Node 24 every process that talks to Kafka prints a
  * TimeoutNegativeWarning to stderr. Node clamps the delay to 1 ms, as kafkajs expects; the warning says
  * nothing an operator can act on, so that one warning type is dropped process-wide (Bulwark's own timers never
-take a negative delay). Every other warning passes through unchanged.
+ * take a negative delay). Every other warning passes through unchanged.
  */
 let installed = false;
 

@@ -76,6 +76,11 @@ export function intakeMetrics(registry: Registry) {
       help: '1 while the consumer is paused because its state store is unreachable.',
       registers: [registry],
     }),
+    alignmentPaused: new Gauge({
+      name: 'bulwark_detector_partitions_paused_for_alignment',
+      help: 'Input partitions this instance holds paused because their event time ran ahead of the watermark.',
+      registers: [registry],
+    }),
     lastProgress: new Gauge({
       name: 'bulwark_detector_last_progress_timestamp_seconds',
       help: 'Wall-clock time of the last committed batch (the breaker watches it for stalls).',

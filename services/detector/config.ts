@@ -19,6 +19,17 @@ export const detectorEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
    */
   BULWARK_FETCH_MAX_BYTES_PER_PARTITION: positiveInt(1048576, 'a size in bytes >= 1'),
   /**
+   * Event-time alignment: a partition whose newest event time runs more than this past the group's
+   * watermark, with input still waiting, is paused until the others catch up (default: the rules' grace
+   * period; 0 turns alignment off). Keeps partitions together after a backlog, so a trip is seen at the
+   * earliest crossing rather than on whichever partition ran ahead.
+   */
+  BULWARK_ALIGN_MAX_AHEAD_MS: z.coerce
+    .number({ error: 'must be a duration in milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(0, 'must be >= 0 milliseconds (0 turns alignment off)')
+    .optional(),
+  /**
    * After Redis lost its data, how far back (ms of message time) the detector group re-reads its input to
    * rebuild the windows. Default: the longest window the rules read (device history: 90 days and more).
    */

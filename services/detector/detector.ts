@@ -1,7 +1,16 @@
 import type { Registry } from 'prom-client';
 import { kafkaSecurity, redisConnection } from '../../libs/config';
 import { StateStoreError, errorMessage } from '../../libs/errors';
-import { RuleEngine, ProgressTracker, StateEpoch, type Flag, type SourcedEvent } from '../../libs/engine';
+import {
+  RuleEngine,
+  ProgressTracker,
+  StateEpoch,
+  partitionOfSource,
+  sourcesAhead,
+  type Flag,
+  type SourceProgress,
+  type SourcedEvent,
+} from '../../libs/engine';
 import { eventTimeRange, type EventTimeBounds } from '../../libs/events';
 import {
   BatchAbandonedError,
@@ -78,6 +87,9 @@ export class Detector {
   private unackedSuspect = false;
   /** The newest watermark whose due decisions are all made: per-user lists are never trimmed past it. */
   private watermarkMs: number | undefined;
+  /** Event-time alignment bound (ms; 0: off) and the partitions this instance holds paused for it. */
+  private readonly alignMaxAheadMs: number;
+  private readonly alignPaused = new Set<string>();
   private joined = false;
   private pausedForRedis = false;
   private stopping = false;
@@ -103,6 +115,7 @@ export class Detector {
       logger: componentLogger('redis', this.log),
       onError: () => this.redisErrors.errors.inc({ component: 'detector' }),
     });
+    this.alignMaxAheadMs = deps.config.BULWARK_ALIGN_MAX_AHEAD_MS ?? deps.rules.graceMs;
     this.lossMetrics = stateLossMetrics(deps.registry);
     this.epoch = new StateEpoch(this.redis, deps.config.BULWARK_KEY_PREFIX, 'detector');
   }
@@ -141,6 +154,8 @@ export class Detector {
 
   private async startConsumer(): Promise<void> {
     const cfg = this.deps.config;
+    this.alignPaused.clear();
+    this.metrics.alignmentPaused.set(0);
     this.consumer = this.kafka.consumer({
       groupId: cfg.BULWARK_DETECTOR_GROUP,
       topics: [this.topics.auth, this.topics.wallet],
@@ -226,6 +241,10 @@ export class Detector {
       return result;
     }, ctx);
     if (!applied) throw new BatchAbandonedError(); // stopping or revoked: commit nothing
+    // Ran ahead of the watermark the last tick closed: hold it before the next fetch (the tick resumes it).
+    if (!caughtUp && this.watermarkMs !== undefined && this.alignMaxAheadMs > 0) {
+      if (maxEventTime > this.watermarkMs + this.alignMaxAheadMs) this.holdForAlignment(source);
+    }
 
     // Dead letters and flags must be in Kafka before the offsets move past the events that produced them.
     await this.producer!.send(deadLetters);
@@ -318,8 +337,9 @@ export class Detector {
           this.unackedSuspect = false;
         }
         if (!(await this.syncPartitions())) return;
-        const wm = await this.progress!.watermark(this.now());
+        const { sources, watermarkMs: wm } = await this.progress!.snapshot(this.now());
         if (wm === null) return;
+        this.align(sources, wm);
         // Decisions close once event time has moved past their due time (due < watermark).
         const flags = await this.engine!.closeDue(wm - 1);
         await this.emitFlags(flags);
@@ -333,6 +353,46 @@ export class Detector {
         this.redisErrors.errors.inc({ component: 'detector-tick' });
         this.log.warn({ err: errorMessage(err) }, 'closing pending decisions failed; will retry');
       });
+  }
+
+  /**
+   * Event-time alignment: pauses this instance's fetching of every partition that runs more than the bound
+   * past the shared watermark and resumes those the others have caught up with (sourcesAhead says why this
+   * cannot deadlock). Pausing a partition another instance owns does nothing here; it is applied again
+   * every tick, so a consumer restart or a rebalance that forgot it is mended on the next one.
+   */
+  private align(sources: readonly SourceProgress[], watermarkMs: number): void {
+    if (!this.consumer) return;
+    const ahead = sourcesAhead(sources, watermarkMs, this.alignMaxAheadMs);
+    for (const source of ahead) this.holdForAlignment(source);
+    for (const source of [...this.alignPaused]) {
+      if (ahead.has(source)) continue;
+      const tp = partitionOfSource(source);
+      try {
+        if (tp) this.consumer.resume(tp.topic, [tp.partition]);
+        this.alignPaused.delete(source);
+      } catch (err) {
+        this.log.warn({ source, err: errorMessage(err) }, 'resuming an aligned partition failed; next tick');
+      }
+    }
+    this.metrics.alignmentPaused.set(this.alignPaused.size);
+  }
+
+  private holdForAlignment(source: string): void {
+    const tp = partitionOfSource(source);
+    if (!tp || !this.consumer) return;
+    if (tp.topic !== this.topics.auth && tp.topic !== this.topics.wallet) return;
+    try {
+      this.consumer.pause(tp.topic, [tp.partition]); // idempotent
+      if (!this.alignPaused.has(source)) {
+        this.alignPaused.add(source);
+        this.log.debug({ source }, 'partition ahead of the watermark: paused for alignment');
+      }
+    } catch (err) {
+      // The consumer is between runs (restarting): the next tick pauses it again.
+      this.log.debug({ source, err: errorMessage(err) }, 'pausing a partition for alignment failed');
+    }
+    this.metrics.alignmentPaused.set(this.alignPaused.size);
   }
 
   /**
