@@ -8,6 +8,7 @@ import { MinHeap } from '../simulate/heap';
 import { claimNamespace, randomNamespace } from './namespace';
 import { Pacer } from './pacer';
 import { emptyCounts, orderFlags, toReportFlag, type ReplayReport } from './report';
+import { ApprovalLedger } from './response';
 import type { ReplayProgress } from './progress';
 
 export interface InProcessOptions {
@@ -85,6 +86,7 @@ async function run(
   const paced = Number.isFinite(opts.speed ?? Infinity);
   const batchSize = opts.batchSize ?? 500;
   const counts = emptyCounts();
+  const ledger = new ApprovalLedger();
   const flags: Flag[] = [];
   const changes: BreakerChange[] = [];
   let batch: SourcedEvent[] = [];
@@ -164,6 +166,8 @@ async function run(
     }
     const e = parsed.event;
     const t = e.occurredAtMs;
+    if (e.type === 'withdrawal.approved') ledger.add(e);
+    else ledger.seen(t);
     if (paced) {
       // Paced: hand over what we have before waiting, so decisions happen at the paced moment.
       await drain();
@@ -190,17 +194,20 @@ async function run(
   // End of input: nothing earlier can still arrive, so every pending decision closes now.
   await onFlags(await engine.closeDue(Number.MAX_SAFE_INTEGER));
   opts.progress?.done(counts.total, watermark);
+  const reportFlags = orderFlags(flags).map(toReportFlag);
+  const reportChanges: ReplayReport['breaker'] = changes.map((c) => ({
+    scope: c.scope,
+    state: c.state,
+    at: c.at,
+    crossedAt: c.crossedAt,
+    trigger: c.trigger,
+    reason: c.reason,
+  }));
   const report: ReplayReport = {
     events: counts,
-    flags: orderFlags(flags).map(toReportFlag),
-    breaker: changes.map((c) => ({
-      scope: c.scope,
-      state: c.state,
-      at: c.at,
-      crossedAt: c.crossedAt,
-      trigger: c.trigger,
-      reason: c.reason,
-    })),
+    flags: reportFlags,
+    breaker: reportChanges,
+    response: ledger.response(reportFlags, reportChanges, opts.breaker),
   };
   return { report, namespace, flags, changes };
 }

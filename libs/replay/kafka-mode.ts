@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseEvent, topicOfType } from '../events';
+import type { BreakerConfig } from '../breaker';
 import type { KafkaClient, OutRecord, RawMessage, TopicNames } from '../kafka';
 import { errorMessage } from '../errors';
 import { silentLogger, type Logger } from '../logger';
@@ -7,6 +8,7 @@ import { refuseLiveTopics } from './live-topics';
 import { Pacer } from './pacer';
 import type { ReplayProgress } from './progress';
 import { emptyCounts, orderFlags, toReportFlag, type FlagLike, type ReplayReport } from './report';
+import { ApprovalLedger } from './response';
 
 export interface KafkaModeOptions {
   kafka: KafkaClient;
@@ -15,6 +17,8 @@ export interface KafkaModeOptions {
   /** Groups whose progress tells when the running services have caught up with what was published. */
   detectorGroup: string;
   breakerGroup: string;
+  /** The breaker's triggers, for the windows of the report's `response` section (as the services run them). */
+  breaker: BreakerConfig;
   /** Pending decisions in the live detector's namespace; the replay waits for them to close. */
   pendingCount: () => Promise<number>;
   /** After everything is consumed and nothing is pending, how long no new flag or change must arrive. */
@@ -79,8 +83,10 @@ export async function replayThroughKafka(
   const logger = opts.logger ?? silentLogger();
   const { kafka, topics } = opts;
   const counts = emptyCounts();
+  // Events are identified by (userId, eventId): the same eventId under another user is another event.
   const approvals = new Set<string>();
   const seen = new Set<string>();
+  const ledger = new ApprovalLedger();
   const flagsById = new Map<string, FlagLike & { flagId: string }>();
   const changes: { message: RawMessage; value: Record<string, unknown> }[] = [];
   const pacer = new Pacer(opts.speed ?? Infinity);
@@ -110,7 +116,11 @@ export async function replayThroughKafka(
         }
         lastArrival = Date.now();
         if (batch.topic === topics.control) changes.push({ message: m, value });
-        else if (typeof value.eventId === 'string' && approvals.has(value.eventId)) {
+        else if (
+          typeof value.eventId === 'string' &&
+          typeof value.userId === 'string' &&
+          approvals.has(eventKey(value.userId, value.eventId))
+        ) {
           const f = value as unknown as FlagLike & { flagId: string };
           flagsById.set(f.flagId, f);
         }
@@ -210,12 +220,15 @@ export async function replayThroughKafka(
       const parsed = parseEvent(raw);
       if (parsed.kind === 'valid') {
         const e = parsed.event;
-        if (seen.has(e.eventId)) counts.duplicate++;
+        const id = eventKey(e.userId, e.eventId);
+        if (seen.has(id)) counts.duplicate++;
         else {
-          seen.add(e.eventId);
+          seen.add(id);
           counts.valid++;
+          if (e.type === 'withdrawal.approved') ledger.add(e);
+          else ledger.seen(e.occurredAtMs);
         }
-        if (e.type === 'withdrawal.approved') approvals.add(e.eventId);
+        if (e.type === 'withdrawal.approved') approvals.add(id);
         if (paced) {
           await send();
           await pacer.wait(e.occurredAtMs);
@@ -252,21 +265,21 @@ export async function replayThroughKafka(
     await reader.stop(kafkaMs);
   }
   logger.debug({ flags: flagsById.size, changes: changes.length }, 'kafka replay collected');
-  return {
-    events: counts,
-    flags: orderFlags([...flagsById.values()]).map(toReportFlag),
-    breaker: changes
-      .sort((a, b) => Number(BigInt(a.message.offset) - BigInt(b.message.offset)))
-      .map(({ value }) => ({
-        scope: String(value.scope),
-        state: value.state === 'halted' ? 'halted' : 'open',
-        at: String(value.at ?? value.since),
-        crossedAt: typeof value.crossedAt === 'string' ? value.crossedAt : null,
-        trigger: String(value.trigger ?? ''),
-        reason: String(value.reason ?? ''),
-      })),
-  };
+  const flags = orderFlags([...flagsById.values()]).map(toReportFlag);
+  const breaker: ReplayReport['breaker'] = changes
+    .sort((a, b) => Number(BigInt(a.message.offset) - BigInt(b.message.offset)))
+    .map(({ value }) => ({
+      scope: String(value.scope),
+      state: value.state === 'halted' ? 'halted' : 'open',
+      at: String(value.at ?? value.since),
+      crossedAt: typeof value.crossedAt === 'string' ? value.crossedAt : null,
+      trigger: String(value.trigger ?? ''),
+      reason: String(value.reason ?? ''),
+    }));
+  return { events: counts, flags, breaker, response: ledger.response(flags, breaker, opts.breaker) };
 }
+
+const eventKey = (userId: string, eventId: string) => `${userId}\u0000${eventId}`;
 
 function topicFor(topics: TopicNames, which: 'auth' | 'wallet'): string {
   return which === 'auth' ? topics.auth : topics.wallet;

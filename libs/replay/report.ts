@@ -1,3 +1,5 @@
+import type { ReportResponse } from './response';
+
 /**
  * The replay report of contract section 7. Other tools read it: the shape is exact. Fields beyond the
  * contract's would be additions old readers ignore; none are added today.
@@ -23,6 +25,7 @@ export interface ReplayReport {
   events: { total: number; valid: number; invalid: number; ignored: number; duplicate: number };
   flags: ReportFlag[];
   breaker: ReportBreakerChange[];
+  response: ReportResponse;
 }
 
 /** What a flag carries that the report needs, from either the engine (in-process) or risk.flags.v1 (kafka). */

@@ -12,13 +12,22 @@ export interface DemoSummary {
   attackWithdrawals: number;
   attackUsd: number;
   firstAttackAt: string | null;
+  /** Effective (the first moment a withdrawal service could see it) and when the threshold was crossed. */
   haltAt: string | null;
+  haltCrossedAt: string | null;
   haltTrigger: string | null;
   secondsFromFirstAttackToHalt: number | null;
   usdBeforeHalt: number;
   usdAfterHalt: number;
   attackFlagged: number;
   ordinaryFlaggedMfaMissing: number;
+  /** The report's response section for the global halt: flagged value that got through, value blocked. */
+  response: {
+    flaggedBeforeUsd: number;
+    blockedUsd: number;
+    blockedCount: number;
+    haltedMinutes: number;
+  } | null;
 }
 
 export async function summarise(logFile: string, report: ReplayReport): Promise<DemoSummary> {
@@ -43,6 +52,7 @@ export async function summarise(logFile: string, report: ReplayReport): Promise<
     attackUsd: round(attacks.reduce((s, a) => s + a.usd, 0)),
     firstAttackAt: first ? new Date(first.t).toISOString() : null,
     haltAt: halt?.at ?? null,
+    haltCrossedAt: halt?.crossedAt ?? null,
     haltTrigger: halt?.trigger ?? null,
     secondsFromFirstAttackToHalt: first && halt ? (haltMs - first.t) / 1000 : null,
     usdBeforeHalt: round(attacks.filter((a) => a.t < haltMs).reduce((s, a) => s + a.usd, 0)),
@@ -50,6 +60,18 @@ export async function summarise(logFile: string, report: ReplayReport): Promise<
     attackFlagged: new Set(mfaMissing.filter((f) => attackIds.has(f.withdrawalId)).map((f) => f.withdrawalId))
       .size,
     ordinaryFlaggedMfaMissing: mfaMissing.filter((f) => !attackIds.has(f.withdrawalId)).length,
+    response: responseOf(report),
+  };
+}
+
+function responseOf(report: ReplayReport): DemoSummary['response'] {
+  const h = report.response?.halts.find((x) => x.scope === 'global');
+  if (!h) return null;
+  return {
+    flaggedBeforeUsd: h.flaggedBefore.usd,
+    blockedUsd: h.blocked.usd,
+    blockedCount: h.blocked.count,
+    haltedMinutes: report.response.haltedMinutes,
   };
 }
 
@@ -64,11 +86,17 @@ export function describe(s: DemoSummary): string {
   if (s.haltAt === null) lines.push('global halt: none (the breaker did not trip)');
   else {
     lines.push(
-      `global halt: ${s.haltAt} (trigger ${s.haltTrigger}), ${s.secondsFromFirstAttackToHalt} s of event time after the first unauthorised withdrawal`,
+      `global halt: effective ${s.haltAt} (trigger ${s.haltTrigger}, threshold crossed ${s.haltCrossedAt ?? '-'}), ${s.secondsFromFirstAttackToHalt} s of event time after the first unauthorised withdrawal`,
     );
     lines.push(
       `stolen value approved before the halt: ${usd(s.usdBeforeHalt)}; after it, and so stopped by the halt: ${usd(s.usdAfterHalt)}`,
     );
+    if (s.response) {
+      lines.push(
+        `response (report): flagged value that got through in the trigger window before the halt ${usd(s.response.flaggedBeforeUsd)}; ` +
+          `${s.response.blockedCount} withdrawals worth ${usd(s.response.blockedUsd)} stopped while halted; ${s.response.haltedMinutes} min of event time halted`,
+      );
+    }
   }
   return lines.join('\n');
 }

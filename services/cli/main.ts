@@ -175,6 +175,7 @@ async function replay(argv: string[]): Promise<number> {
       speed,
       detectorGroup: env.BULWARK_DETECTOR_GROUP,
       breakerGroup: env.BULWARK_BREAKER_GROUP,
+      breaker: config.breaker,
       pendingCount: () => engine.pendingCount(),
       settleMs,
       timeoutMs,

@@ -73,6 +73,7 @@ export async function startReplayStack(
       speed,
       detectorGroup: `${prefix}-detector`,
       breakerGroup: `${prefix}-breaker`,
+      breaker: opts.config.breaker,
       pendingCount: () => engine.pendingCount(),
       settleMs: 1500,
       timeoutMs,
