@@ -112,11 +112,20 @@ export class KafkaClient {
     return fn(await this.sharedAdmin);
   }
 
-  /** Closes the shared admin connection, if one was opened. */
-  async close(): Promise<void> {
+  /**
+   * Closes the shared admin connection, if one was opened. Bounded by `timeoutMs`: after the broker went
+   * away or restarted, kafkajs's disconnect can wait for ever, and a CLI must still exit.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
     const pending = this.sharedAdmin;
     this.sharedAdmin = undefined;
-    if (pending) await pending.then((a) => a.disconnect()).catch(() => undefined);
+    if (!pending) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      pending.then((a) => a.disconnect()).catch(() => undefined),
+      new Promise<void>((r) => (timer = setTimeout(r, timeoutMs).unref())),
+    ]);
+    if (timer) clearTimeout(timer);
   }
 
   /**
@@ -490,11 +499,25 @@ export class BatchConsumer {
     const last = messages[messages.length - 1]!;
     const next = (BigInt(last.offset) + 1n).toString();
     payload.resolveOffset(last.offset);
-    // Through the batch's own payload: consumer.commitOffsets silently skips once a stop has begun, and the
-    // batch in hand of a graceful stop must be committed.
-    await payload.commitOffsetsIfNecessary({
-      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
-    });
+    try {
+      // Through the batch's own payload: consumer.commitOffsets silently skips once a stop has begun, and
+      // the batch in hand of a graceful stop must be committed.
+      await payload.commitOffsetsIfNecessary({
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+      });
+    } catch (err) {
+      // resolveOffset has moved the fetch position on: left alone, a partition with no newer input would
+      // keep its old committed offset for ever (lag that never clears, a watermark held, a false stall).
+      // A failed commit fails the batch: it is fetched again from its first offset and committed then.
+      if (this.stopping || payload.isStale()) return;
+      await this.failBatch(
+        payload,
+        messages[0]!.offset,
+        partitionKey,
+        new Error(`commit failed: ${errorMessage(err)}`),
+      );
+      return;
+    }
     this.failures.delete(partitionKey);
     this.restarts = 0;
     this.opts.onCommitted?.(batch.topic, batch.partition, next, batch.highWatermark);
@@ -547,11 +570,14 @@ export class BatchConsumer {
     if (!this.running || this.stopping) return;
     this.stopping = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    await this.restarting;
     let timer: NodeJS.Timeout | undefined;
     try {
+      // A restart in progress (reconnecting to a broker that went away) is waited for within the bound too.
       await Promise.race([
-        this.consumer.disconnect(),
+        (async () => {
+          await this.restarting;
+          await this.consumer.disconnect();
+        })(),
         new Promise<void>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`consumer did not stop within ${timeoutMs} ms`)),

@@ -54,3 +54,19 @@ export function componentLogger(component: string, parent?: Logger): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * For CLI commands: JSON lines on stderr (stdout may carry a report), silent unless BULWARK_LOG_LEVEL asks,
+ * so `BULWARK_LOG_LEVEL=debug bulwark replay …` shows what a long wait is waiting for.
+ */
+export function cliLogger(component: string, level = process.env.BULWARK_LOG_LEVEL ?? 'silent'): Logger {
+  return pino(
+    {
+      level,
+      base: { component },
+      redact: { paths: REDACT, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    pino.destination(2),
+  );
+}

@@ -234,7 +234,11 @@ export async function replayThroughKafka(
           await pacer.wait(e.occurredAtMs);
         }
         if (e.occurredAtMs > eventTime) eventTime = e.occurredAtMs;
-        out.push({ topic: topicFor(topics, topicOfType(e.type)!), key: e.userId, value: raw });
+        out.push({
+          topic: topicFor(topics, topicOfType(e.type)!),
+          key: e.userId,
+          value: raw,
+        });
       } else if (parsed.kind === 'ignored') {
         counts.ignored++;
       } else {
@@ -252,17 +256,22 @@ export async function replayThroughKafka(
     }
     await send();
     opts.progress?.done(counts.total, eventTime);
+    logger.debug({ lines: counts.total }, 'published; waiting for the detector');
 
     const deadline = Date.now() + timeoutMs;
     await detectorCaughtUp(deadline);
+    logger.debug('detector caught up; waiting for pending decisions');
     await until(deadline, 'pending decisions to close', async () => (await opts.pendingCount()) === 0);
+    logger.debug('no decision pending; waiting for the breaker');
     await breakerCaughtUp(deadline);
     const settle = opts.settleMs ?? 2000;
     await until(deadline, 'flags and breaker changes to settle', () => Date.now() - lastArrival >= settle);
   } finally {
+    logger.debug('stopping the producer and the reader');
     // Bounded too: after Kafka went away a disconnect can wait for ever.
     await call('disconnecting the producer', () => producer.disconnect()).catch(() => undefined);
     await reader.stop(kafkaMs);
+    logger.debug('stopped');
   }
   logger.debug({ flags: flagsById.size, changes: changes.length }, 'kafka replay collected');
   const flags = orderFlags([...flagsById.values()]).map(toReportFlag);

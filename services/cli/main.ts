@@ -11,7 +11,7 @@ import {
 } from '../../libs/config/reachable';
 import { ConfigError, UsageError, errorMessage } from '../../libs/errors';
 import { KafkaClient, topicNames } from '../../libs/kafka';
-import { silentLogger } from '../../libs/logger';
+import { cliLogger, silentLogger } from '../../libs/logger';
 import { createRedis, type Redis } from '../../libs/redis';
 import { RuleEngine } from '../../libs/engine';
 import { diffFlags } from '../../libs/replay/backtest';
@@ -169,6 +169,7 @@ async function replay(argv: string[]): Promise<number> {
       logger: silentLogger(),
     });
     const report = await replayThroughKafka(readLines(input), {
+      logger: cliLogger('replay'),
       kafka,
       topics,
       live: values.live ?? false,
@@ -343,7 +344,10 @@ export function reportFailure(err: unknown, command: string | undefined): number
 if (require.main === module) {
   run(process.argv.slice(2)).then(
     (code) => {
+      // Exit once the output is written: after a broker restart a client's reconnect timers can keep the
+      // event loop alive for ever though the command is done.
       process.exitCode = code;
+      process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
     },
     (err: unknown) => {
       // Exit now: a client still retrying in the background must not keep a failed command alive.

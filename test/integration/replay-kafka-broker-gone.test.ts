@@ -86,10 +86,12 @@ describe('kafka-mode replay when Kafka goes away', () => {
     }
   });
 
-  // NOT YET: this case still hangs (the CLI neither finishes nor exits within 200 s after the broker restarts
-  // while a live detector and breaker run on it; seen 2 of 4 runs). Kept, skipped, as the reproduction for
-  // the follow-up; the wait that is still unbounded has not been found yet.
-  it.skip('after a broker restart mid-replay with the services running, it finishes or fails with one line', async () => {
+  // Before, the detector could stop for good here: a commit that failed while the broker restarted was
+  // dropped after the fetch position had moved on, so a partition with no newer input kept its old committed
+  // offset, its lag never cleared and it held the watermark; the replay then waited for it (and its
+  // KafkaClient.close could wait for ever). Now a failed commit fails the batch, which is read and committed
+  // again, and close is bounded.
+  it('after a broker restart mid-replay with the services running, it finishes with its report', async () => {
     await broker.start(); // the first test left it stopped; start is a no-op when it runs
     const prefix = uniquePrefix('restart');
     const kafka = new KafkaClient({ brokers: broker.brokers, clientId: 'test', logger: silentLogger() });
@@ -121,7 +123,7 @@ describe('kafka-mode replay when Kafka goes away', () => {
         '--slice',
         '100',
         '--timeout-ms',
-        '600000',
+        '120000',
         '--report',
         `${log}.report.json`,
       ],
@@ -146,12 +148,12 @@ describe('kafka-mode replay when Kafka goes away', () => {
         .split(/[\r\n]+/)
         .filter((l) => l.startsWith('bulwark:'))
         .map((l) => l.trim());
-      if (code === 0) {
-        expect(lines).toEqual([]);
-        expect(fs.existsSync(`${log}.report.json`)).toBe(true);
-      } else {
-        expect({ code, lines: lines.length }).toEqual({ code: 1, lines: 1 });
-      }
+      // A restart of a few seconds is within every bound: the replay finishes, with its report.
+      expect({ code, lines }).toEqual({ code: 0, lines: [] });
+      const report = JSON.parse(fs.readFileSync(`${log}.report.json`, 'utf8')) as {
+        events: { total: number };
+      };
+      expect(report.events.total).toBeGreaterThan(0);
     } finally {
       child.kill('SIGKILL');
       await stack.stop();
