@@ -10,6 +10,7 @@ import { stalledTrigger, windowTriggers, type BreakerConfig, type WindowTrigger 
 import type { ControlKeyring } from './control-keys';
 import { BreakerError } from './errors';
 import type { Flag } from './flag';
+import { decidedAtMs } from './flag-order';
 import { assetScope, parseScope, type Scope } from './scope';
 import {
   decideAnyStatus,
@@ -134,8 +135,7 @@ export class Breaker {
         );
         continue;
       }
-      // The flag's decision time (raisedAt: a decision that waited for the grace period was made then).
-      const decided = Math.max(Date.parse(flag.occurredAt), Date.parse(flag.raisedAt) || -Infinity);
+      const decided = decidedAtMs(flag);
       if (Number.isFinite(decided)) this.eventTimeMs = Math.max(this.eventTimeMs, Math.min(decided, latest));
       const effectiveIso = new Date(this.eventTimeMs).toISOString();
       for (const add of adds) {

@@ -43,6 +43,8 @@ export {
   type FlagParse,
   type Severity,
 } from './flag';
+export { FlagOrderer, decidedAtMs, type OrderEntry, type Release } from './flag-order';
+export { WatermarkGate } from './watermark-gate';
 export { assetScope, isScope, parseScope, TICKER_PATTERN, type Scope } from './scope';
 export {
   chooseRestore,

@@ -2,6 +2,7 @@
 export { RuleEngine, type ApplyOptions, type InlineClose, type RuleEngineOptions } from './rule-engine';
 export type { PendingRef } from './index-members';
 export { ProgressTracker, type ProgressUpdate } from './progress-tracker';
+export { FlagWatermark } from './flag-watermark';
 export { computeWatermark, isIdle, type SourceProgress } from './watermark';
 export { partitionOfSource, sourcesAhead } from './alignment';
 export { EngineScriptError, ScriptCode } from './script-codes';

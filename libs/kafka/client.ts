@@ -335,6 +335,12 @@ export interface BatchConsumerOptions {
    * nothing is committed and the batch is fetched again after a backoff.
    */
   handle(batch: ConsumedBatch, ctx: BatchContext): Promise<void>;
+  /**
+   * `manual`: a resolved batch only moves the fetch position on; the owner commits with commit() once what
+   * it holds is durable (a consumer that reorders across partitions holds messages past their batch).
+   * Default `batch`: the end of each batch is committed as it resolves.
+   */
+  commits?: 'batch' | 'manual';
   onCommitted?(topic: string, partition: number, nextOffset: string, highWatermark: string): void;
   /** Told of each failed batch (already logged once here); for a metric. */
   onBatchFailed?(topic: string, partition: number, err: unknown): void;
@@ -499,6 +505,11 @@ export class BatchConsumer {
     const last = messages[messages.length - 1]!;
     const next = (BigInt(last.offset) + 1n).toString();
     payload.resolveOffset(last.offset);
+    if (this.opts.commits === 'manual') {
+      this.failures.delete(partitionKey);
+      this.restarts = 0;
+      return;
+    }
     try {
       // Through the batch's own payload: consumer.commitOffsets silently skips once a stop has begun, and
       // the batch in hand of a graceful stop must be committed.
@@ -547,6 +558,11 @@ export class BatchConsumer {
     if (this.stopping || payload.isStale()) return;
     // Not resolved, not committed: the next fetch of this partition starts at the failed batch again.
     this.consumer.seek({ topic, partition, offset: firstOffset });
+  }
+
+  /** Commits `nextOffset` for a partition (commits: 'manual'); rejects when the broker refuses it. */
+  async commit(topic: string, partition: number, nextOffset: string): Promise<void> {
+    await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
   }
 
   /** Moves a partition's position (call after start); the next batch starts at `offset`. */

@@ -58,6 +58,11 @@ export interface EngineGlobalKeys {
   unackedIndex: string;
   /** HASH source -> "<maxEventTimeMs>|<caughtUp 0/1>|<lastArrivalWallMs>": event-time progress per input. */
   progress: string;
+  /**
+   * STRING ms: the flag watermark, every flag decided at or before it is in Kafka (libs/engine/flag-watermark.ts);
+   * written by the detector, read by the breaker to count flags in event-time order.
+   */
+  flagWatermark: string;
 }
 
 /** The engine-wide keys under `prefix`. */
@@ -66,6 +71,7 @@ export function engineGlobalKeys(prefix: string): EngineGlobalKeys {
     pendingIndex: `${prefix}:engine:pending`,
     unackedIndex: `${prefix}:engine:unacked`,
     progress: `${prefix}:engine:progress`,
+    flagWatermark: `${prefix}:engine:flagwm`,
   };
 }
 

@@ -155,6 +155,21 @@ export function breakerMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    flagsHeld: new Gauge({
+      name: 'bulwark_breaker_flags_held',
+      help: 'Flags read but not yet counted: held until the flag watermark passes them (event-time order).',
+      registers: [registry],
+    }),
+    flagsOverdue: new Counter({
+      name: 'bulwark_breaker_flags_released_overdue_total',
+      help: 'Flags counted because they were held longer than BULWARK_FLAG_ORDER_MAX_HOLD_MS, not by the watermark.',
+      registers: [registry],
+    }),
+    flagWatermark: new Gauge({
+      name: 'bulwark_breaker_flag_watermark_seconds',
+      help: 'The confirmed flag watermark (event time, Unix seconds): every flag decided before it is counted.',
+      registers: [registry],
+    }),
     flagsConsumed: new Counter({
       name: 'bulwark_breaker_flags_consumed_total',
       help: 'Flags the breaker consumed from risk.flags.v1.',

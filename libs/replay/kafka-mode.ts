@@ -26,13 +26,17 @@ export interface KafkaModeOptions {
   timeoutMs?: number;
   /**
    * At speed max, lines published before waiting for the detector to commit them and the breaker to
-   * consume the flags they raised (default 500; 0: never wait). The detector reads each partition in
-   * batches of up to a megabyte, hours of event time; without this, flags reach the breaker partition by
-   * partition and a trip can be seen later in event time than in-process mode sees it.
+   * consume the flags they raised (default 0: never wait, the log is one backlog). Not needed for the
+   * result: the detector aligns its partitions and the breaker counts flags in event-time order.
    */
   sliceLines?: number;
   logger?: Logger;
   progress?: ReplayProgress;
+  /**
+   * The partition for a user's events (default: the producer's partitioner by key). For rehearsing an
+   * outage's backlog with a chosen skew (the same user always in the same partition, on both topics).
+   */
+  partitionFor?: (userId: string) => number;
   /** Publish to the live topic names on purpose; without it they are refused (live-topics.ts). */
   live?: boolean;
   /**
@@ -170,7 +174,7 @@ export async function replayThroughKafka(
   };
   let out: OutRecord[] = [];
   let eventTime = -Infinity;
-  const sliceLines = paced ? 0 : (opts.sliceLines ?? 500);
+  const sliceLines = paced ? 0 : (opts.sliceLines ?? 0);
   const timeoutMs = opts.timeoutMs ?? 300000;
   const send = async () => {
     const batch = out;
@@ -238,6 +242,7 @@ export async function replayThroughKafka(
           topic: topicFor(topics, topicOfType(e.type)!),
           key: e.userId,
           value: raw,
+          ...(opts.partitionFor ? { partition: opts.partitionFor(e.userId) } : {}),
         });
       } else if (parsed.kind === 'ignored') {
         counts.ignored++;

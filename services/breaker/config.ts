@@ -17,6 +17,15 @@ export const breakerEnvSchema = commonEnvSchema.extend(httpEnvShape).extend({
     .int('must be a whole number of milliseconds')
     .positive('must be > 0 milliseconds')
     .optional(),
+  /**
+   * Flags are counted in event-time order across partitions: one is held until the detector's flag
+   * watermark passes it, or at most this long (wall clock); 0 counts each flag as it arrives.
+   */
+  BULWARK_FLAG_ORDER_MAX_HOLD_MS: z.coerce
+    .number({ error: 'must be a duration in milliseconds (0 turns ordering off)' })
+    .int('must be a whole number of milliseconds')
+    .min(0, 'must be >= 0 milliseconds (0 turns ordering off)')
+    .default(10000),
   BULWARK_STALL_CHECK_MS: durationMs(5000).refine((n) => n >= 100, 'must be at least 100 milliseconds'),
   /** Triggers file (YAML); config/breaker.default.yaml when unset. */
   BULWARK_BREAKER_CONFIG: z.string().min(1).optional(),

@@ -1,4 +1,4 @@
-import { parseFlag, type Flag, type FlagInvalidCode } from '../../libs/breaker';
+import { parseFlag, type Flag, type FlagInvalidCode, type OrderEntry } from '../../libs/breaker';
 import { deadLetterRecord, type DeadLetter, type EventTimeRange } from '../../libs/events';
 import type { OutRecord, RawMessage } from '../../libs/kafka';
 
@@ -7,6 +7,8 @@ export type FlagDeadLetter = DeadLetter<FlagInvalidCode>;
 
 export interface FlagIntake {
   flags: Flag[];
+  /** Every message by offset, its flag or null (dead-lettered): for the event-time orderer. */
+  entries: OrderEntry[];
   deadLetters: OutRecord[];
   invalid: FlagInvalidCode[];
 }
@@ -19,9 +21,10 @@ export function intakeFlags(
   messages: RawMessage[],
   opts: { dlqTopic: string; nowIso: string; maxBytes?: number; eventTime?: EventTimeRange },
 ): FlagIntake {
-  const out: FlagIntake = { flags: [], deadLetters: [], invalid: [] };
+  const out: FlagIntake = { flags: [], entries: [], deadLetters: [], invalid: [] };
   for (const m of messages) {
     const parsed = parseFlag(m.value, opts.maxBytes, opts.eventTime ? { eventTime: opts.eventTime } : {});
+    out.entries.push({ offset: m.offset, flag: parsed.ok ? parsed.flag : null });
     if (parsed.ok) {
       out.flags.push(parsed.flag);
       continue;

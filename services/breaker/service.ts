@@ -1,6 +1,6 @@
 import { Breaker, requireControlKeys, type BreakerConfig } from '../../libs/breaker';
 import { httpServerSettings } from '../../libs/config/http';
-import { StateEpoch } from '../../libs/engine';
+import { FlagWatermark, StateEpoch } from '../../libs/engine';
 import { kafkaSecurity, redisConnection } from '../../libs/config';
 import { errorMessage } from '../../libs/errors';
 import { DEFAULT_EVENT_TIME_BOUNDS, eventTimeRange } from '../../libs/events';
@@ -20,6 +20,7 @@ import { AuthFailureLimiter } from './auth-limiter';
 import type { BreakerEnv } from './config';
 import { auditPublisher, controlPublisher, readAuditTopic, readControlRestore } from './control-topic';
 import { intakeFlags } from './flag-intake';
+import { FlagSequencer } from './flag-sequencer';
 import type { JwtOperators } from './jwt-operators';
 import { OperatorFile } from './operator-file';
 import type { OperatorVerifier } from './operators';
@@ -107,9 +108,30 @@ export async function startBreakerService(
   let consumerRunning = false;
   let stopping = false;
   const dlqTopic = topics.dlq(topics.flags);
+  const flagWatermark = new FlagWatermark(redis, env.BULWARK_KEY_PREFIX);
+  const sequencer = new FlagSequencer({
+    endOffsets: () => kafka.endOffsets(topics.flags),
+    committedOffsets: () => kafka.committedOffsets(env.BULWARK_BREAKER_GROUP, topics.flags),
+    readWatermark: () => flagWatermark.read(),
+    count: async (flags) => {
+      try {
+        await breaker.onFlags(flags);
+        intake.paused.set(0);
+      } catch (err) {
+        redisErrors.inc({ component: 'breaker' });
+        intake.paused.set(1);
+        throw err;
+      }
+    },
+    commit: (partition, offset) => consumer.commit(topics.flags, partition, offset),
+    maxHoldMs: env.BULWARK_FLAG_ORDER_MAX_HOLD_MS,
+    logger: componentLogger('flag-order', logger),
+    metrics: { held: metrics.flagsHeld, overdue: metrics.flagsOverdue, watermark: metrics.flagWatermark },
+  });
   const consumer: BatchConsumer = kafka.consumer({
     groupId: env.BULWARK_BREAKER_GROUP,
     topics: [topics.flags],
+    commits: 'manual',
     handle: async (batch) => {
       const started = process.hrtime.bigint();
       intake.consumed.inc({ topic: batch.topic }, batch.messages.length);
@@ -136,16 +158,10 @@ export async function startBreakerService(
           'invalid flags dead-lettered',
         );
       }
-      try {
-        await breaker.onFlags(sorted.flags);
-        intake.paused.set(0);
-      } catch (err) {
-        // Nothing is committed: the consumer logs the failure and reads the batch again after a backoff
-        // (flags are idempotent).
-        redisErrors.inc({ component: 'breaker' });
-        intake.paused.set(1);
-        throw err;
-      }
+      sequencer.add(batch.partition, sorted.entries);
+      // Counts what the flag watermark lets through, in event-time order; on failure nothing is committed
+      // and the batch is read again after a backoff (held flags are not added twice; counting is idempotent).
+      await sequencer.pump();
       const lag =
         BigInt(batch.highWatermark) - BigInt(batch.messages[batch.messages.length - 1]!.offset) - 1n;
       intake.consumerLag.set(
@@ -162,8 +178,12 @@ export async function startBreakerService(
     ...(identity.onFatal ? { onFatal: identity.onFatal } : {}),
   });
 
-  consumer.on('consumer.group_join', () => {
+  consumer.on('consumer.group_join', (e) => {
     consumerRunning = !stopping;
+    // Partitions may have moved: what was held is read again from the committed offsets.
+    const assignment = (e as { payload?: { memberAssignment?: Record<string, number[]> } }).payload
+      ?.memberAssignment;
+    sequencer.assigned(assignment?.[topics.flags] ?? []);
   });
 
   const stalled = config.triggers.find((t) => t.kind === 'detector-stalled');
@@ -279,6 +299,7 @@ export async function startBreakerService(
   await housekeeping;
   const port = await http.listen();
   await consumer.start();
+  sequencer.start();
   consumerRunning = true;
   monitor?.start();
   logger.info(
@@ -300,6 +321,7 @@ export async function startBreakerService(
       clearInterval(timer);
       if (operators instanceof OperatorFile) operators.stop();
       await monitor?.stop();
+      await sequencer.stop();
       await consumer.stop();
       consumerRunning = false;
       await housekeeping;

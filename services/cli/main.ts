@@ -115,7 +115,7 @@ async function replay(argv: string[]): Promise<number> {
     throw new UsageError('--namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -');
   const settleMs = intOpt('settle-ms', values['settle-ms'], 2000);
   const timeoutMs = intOpt('timeout-ms', values['timeout-ms'], 300000, 1);
-  const sliceLines = intOpt('slice', values.slice, 500);
+  const sliceLines = intOpt('slice', values.slice, 0);
   checkWritable('report', values.report);
 
   if (mode === 'in-process') {

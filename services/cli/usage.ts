@@ -35,8 +35,8 @@ Run 'bulwark <command> --help' for a command's options.`,
   --settle-ms N     kafka: quiet time before the report is written (default 2000)
   --timeout-ms N    kafka: give up waiting for the services after N ms (default 300000)
   --slice N         kafka at speed max: after every N lines, wait until the detector has committed them and
-                    the breaker has read their flags, so partitions stay close in event time (default 500;
-                    0 never waits)
+                    the breaker has read their flags (default 0: publish the whole log as one backlog; the
+                    services keep event-time order themselves)
   --live            kafka: allow publishing to the live topic names (BULWARK_TOPIC_PREFIX empty); without
                     it they are refused, since the replay's flags would reach the real breaker
 

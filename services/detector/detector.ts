@@ -3,6 +3,7 @@ import { kafkaSecurity, redisConnection } from '../../libs/config';
 import { StateStoreError, errorMessage } from '../../libs/errors';
 import {
   RuleEngine,
+  FlagWatermark,
   ProgressTracker,
   StateEpoch,
   partitionOfSource,
@@ -76,6 +77,7 @@ export class Detector {
   private readonly eventTimeBounds: EventTimeBounds;
   private engine?: RuleEngine;
   private progress?: ProgressTracker;
+  private flagWatermark?: FlagWatermark;
   private producer?: BulwarkProducer;
   private consumer?: BatchConsumer;
   private ticker?: NodeJS.Timeout;
@@ -131,6 +133,7 @@ export class Detector {
       metrics: engineMetrics(this.deps.registry),
       wallClock: this.now,
     });
+    this.flagWatermark = new FlagWatermark(this.redis, cfg.BULWARK_KEY_PREFIX);
     this.progress = new ProgressTracker(this.redis, cfg.BULWARK_KEY_PREFIX, {
       idleTimeoutMs: this.deps.rules.idleTimeoutMs,
     });
@@ -343,6 +346,8 @@ export class Detector {
         // Decisions close once event time has moved past their due time (due < watermark).
         const flags = await this.engine!.closeDue(wm - 1);
         await this.emitFlags(flags);
+        // Those flags are in Kafka: the breaker may count every flag decided up to here, in event-time order.
+        await this.flagWatermark!.advance(wm - 1);
         // Only now may batches trim behind this watermark: until every decision due before it is made, the
         // facts those decisions read must stay (the watermark can jump hours ahead in one tick on a backlog).
         this.watermarkMs = wm;

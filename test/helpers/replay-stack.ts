@@ -29,7 +29,15 @@ export function configFile(name: string, yaml: string): string {
  */
 export async function startReplayStack(
   prefix: string,
-  opts: { kafka: KafkaClient; redis: Redis; topics: TopicNames; config: ReplayConfig; brokers?: string[] },
+  opts: {
+    kafka: KafkaClient;
+    redis: Redis;
+    topics: TopicNames;
+    config: ReplayConfig;
+    brokers?: string[];
+    /** Extra breaker environment (BULWARK_FLAG_ORDER_MAX_HOLD_MS, say). */
+    breakerEnv?: Record<string, string>;
+  },
 ) {
   const brokers = (opts.brokers ?? KAFKA_BROKERS).join(',');
   const { detector, registry, started } = startDetector(
@@ -49,6 +57,7 @@ export async function startReplayStack(
     BULWARK_DETECTOR_GROUP: `${prefix}-detector`,
     BULWARK_OPERATORS: '',
     BULWARK_CONTROL_KEYS: TEST_CONTROL_KEYS,
+    ...opts.breakerEnv,
   });
   const breaker = await startBreakerService(
     breakerEnv,
@@ -65,7 +74,11 @@ export async function startReplayStack(
   const replay = async (
     file: string,
     speed: number,
-    { timeoutMs = 90000, sliceLines }: { timeoutMs?: number; sliceLines?: number } = {},
+    {
+      timeoutMs = 90000,
+      sliceLines,
+      partitionFor,
+    }: { timeoutMs?: number; sliceLines?: number; partitionFor?: (userId: string) => number } = {},
   ): Promise<ReplayReport> =>
     replayThroughKafka(readLines(await openLog(file)), {
       kafka: opts.kafka,
@@ -78,6 +91,7 @@ export async function startReplayStack(
       settleMs: 1500,
       timeoutMs,
       ...(sliceLines === undefined ? {} : { sliceLines }),
+      ...(partitionFor ? { partitionFor } : {}),
     });
   const stop = async () => {
     await detector.stop();

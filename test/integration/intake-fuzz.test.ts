@@ -274,13 +274,15 @@ describe('fuzz: hostile messages on the input topics of a live detector and brea
         want('auth', 'ignored') + want('wallet', 'ignored'),
       );
 
-      // Redelivered stream events (a producer retrying) are counted as duplicates and change nothing.
+      // Redelivered stream events (a producer retrying) are counted as duplicates and change nothing. The
+      // last ones: the file opens with logins weeks older than the rest, beyond the dedup horizon (2 days of
+      // event time), whose dedup entries may already be trimmed depending on how far event time has moved.
       const before = await counter(registry, 'bulwark_events_duplicate_total');
       const again = fs
         .readFileSync(FILE, 'utf8')
         .split('\n')
         .filter((l) => l.trim() !== '' && parseEvent(l).kind === 'valid')
-        .slice(0, 10);
+        .slice(-10);
       const republisher = kafka.producer();
       await republisher.connect();
       await republisher.send(
