@@ -93,6 +93,7 @@ async function replay(argv: string[]): Promise<number> {
     'timeout-ms': { type: 'string' },
     slice: { type: 'string' },
     live: { type: 'boolean' },
+    store: { type: 'string' },
   });
   if (values.help) return help('replay');
   if (positionals.length !== 1)
@@ -100,6 +101,16 @@ async function replay(argv: string[]): Promise<number> {
   const mode = values.mode ?? 'in-process';
   if (mode !== 'in-process' && mode !== 'kafka')
     throw new UsageError(`--mode must be in-process or kafka, got ${JSON.stringify(mode)}`);
+  const store = values.store ?? 'redis';
+  if (store !== 'memory' && store !== 'redis')
+    throw new UsageError(`--store must be memory or redis, got ${JSON.stringify(store)}`);
+  // The windows live in Redis Lua scripts today; an in-memory store comes with the engine redesign.
+  if (store === 'memory')
+    throw new UsageError(
+      '--store memory is not implemented yet: the rules run as Redis scripts; use --store redis (the default until then)',
+    );
+  if (mode === 'kafka' && values.store !== undefined)
+    throw new UsageError('--store only applies to --mode in-process (kafka mode uses the running services)');
   let speed: number;
   try {
     speed = parseSpeed(values.speed ?? 'max');

@@ -19,13 +19,16 @@ commands:
   resume SCOPE     approve resuming a scope; the second distinct operator's approval resumes it
 
 Run 'bulwark <command> --help' for a command's options.`,
-  replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--speed max|N] [--config FILE] [--report FILE]
-                      [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N] [--slice N] [--live]
+  replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--store redis] [--speed max|N] [--config FILE]
+                      [--report FILE] [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N] [--slice N]
+                      [--live]
 
   FILE              one event per line (JSON, contract section 2) in arrival order; '-' reads standard input;
                     gzip files are read directly
   --mode            in-process (default): the rules and breaker run here, on Redis, under a namespace of
                     their own; kafka: publish to the topics and let the running services do the work
+  --store           in-process: redis (default), windows in Redis under the replay's own namespace; memory
+                    is refused until the engine redesign brings an in-memory store
   --speed           max (default) does not pace; N paces by event time N times faster than real time
   --config FILE     rules configuration (YAML or JSON), optionally with a 'breaker:' section of triggers
   --report FILE     write the JSON report there (default: standard output)

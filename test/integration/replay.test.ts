@@ -196,6 +196,10 @@ describe('replay', () => {
         ['replay', log, '--settle-ms', '100'],
         ['replay', log, '--live'],
         ['replay', log, '--mode', 'kafka', '--keep'],
+        ['replay', log, '--store', 'disk'],
+        // Not yet: an in-memory store comes with the engine redesign; refused, not silently run on Redis.
+        ['replay', log, '--store', 'memory'],
+        ['replay', log, '--mode', 'kafka', '--store', 'redis'],
         ['replay', log, '--mode', 'kafka', '--speed', '10', '--slice', '5'],
         ['replay', log, '--mode', 'kafka', '--slice', '99999999999999999999'],
         ['replay', log, '--report', path.join(dir, 'missing', 'r.json')],
@@ -229,6 +233,15 @@ describe('replay', () => {
         expect(r.stdout).toBe('');
       }
       fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('--store redis is the store an in-process replay runs on: the same report as without it', () => {
+      const log = path.join(FIXTURES, 'basic.jsonl');
+      const plain = cli('replay', log);
+      const redisStore = cli('replay', log, '--store', 'redis');
+      expect({ status: plain.status, stderr: plain.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(redisStore.status).toBe(0);
+      expect(JSON.parse(redisStore.stdout)).toEqual(JSON.parse(plain.stdout));
     });
 
     it('simulates a log, gzips it, and replays it from a file and from standard input alike', () => {
