@@ -1,21 +1,24 @@
+import type { Registry } from 'prom-client';
 import { Breaker, defaultBreakerConfig } from '../../libs/breaker';
 import { ServiceHttp } from '../../libs/http/server';
 import { silentLogger } from '../../libs/logger';
 import { breakerMetrics, createRegistry } from '../../libs/metrics';
 import type { Redis } from '../../libs/redis';
-import { AuthFailureLimiter } from '../../services/breaker/auth-limiter';
+import { AuthFailureLimiter, type AuthLimits } from '../../services/breaker/auth-limiter';
 import { OperatorRegistry } from '../../services/breaker/operators';
 import { registerBreakerRoutes } from '../../services/breaker/routes';
 
 /**
  * The breaker's HTTP API in this process, on real Redis under `prefix`, without Kafka: for tests of what the
- * routes answer. `operators` is a BULWARK_OPERATORS value.
+ * routes answer. `operators` is a BULWARK_OPERATORS value or a registry; `limits` overrides the
+ * authentication-failure budget.
  */
 export async function startBreakerHttp(
   redis: Redis,
   prefix: string,
-  operators: string,
-): Promise<{ base: string; close: () => Promise<void> }> {
+  operators: string | OperatorRegistry,
+  opts: { limits?: Partial<AuthLimits> } = {},
+): Promise<{ base: string; port: number; registry: Registry; breaker: Breaker; close: () => Promise<void> }> {
   const registry = createRegistry('breaker', false);
   const metrics = breakerMetrics(registry);
   const breaker = await Breaker.create({
@@ -33,10 +36,11 @@ export async function startBreakerHttp(
   });
   registerBreakerRoutes(http, {
     breaker,
-    operators: OperatorRegistry.parse(operators, 'test'),
-    limiter: new AuthFailureLimiter({ perClient: 10, windowMs: 60_000 }),
+    operators: typeof operators === 'string' ? OperatorRegistry.parse(operators, 'test') : operators,
+    limiter: new AuthFailureLimiter({ perClient: 10, windowMs: 60_000, ...opts.limits }),
     logger: silentLogger(),
     metrics,
   });
-  return { base: `http://127.0.0.1:${await http.listen()}`, close: () => http.close() };
+  const port = await http.listen();
+  return { base: `http://127.0.0.1:${port}`, port, registry, breaker, close: () => http.close() };
 }

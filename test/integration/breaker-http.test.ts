@@ -1,12 +1,9 @@
 import { request as httpRequest } from 'node:http';
-import { Breaker, defaultBreakerConfig } from '../../libs/breaker';
-import { ServiceHttp } from '../../libs/http/server';
 import { silentLogger } from '../../libs/logger';
-import { breakerMetrics, createRegistry } from '../../libs/metrics';
 import { createRedis } from '../../libs/redis';
-import { AuthFailureLimiter, type AuthLimits } from '../../services/breaker/auth-limiter';
+import type { AuthLimits } from '../../services/breaker/auth-limiter';
 import { OperatorRegistry, newOperatorLine } from '../../services/breaker/operators';
-import { registerBreakerRoutes } from '../../services/breaker/routes';
+import { startBreakerHttp } from '../helpers/breaker-http';
 import { REDIS_URL, cleanRedis, testRedis, uniquePrefix } from '../helpers/env';
 
 jest.setTimeout(30000);
@@ -19,35 +16,16 @@ const operators = OperatorRegistry.parse([alice.line, bob.line, viewer.line].joi
 describe('breaker HTTP API through real HTTP', () => {
   const redis = testRedis();
   const prefixes: string[] = [];
-  const servers: ServiceHttp[] = [];
+  const servers: { close: () => Promise<void> }[] = [];
 
   async function start(opts: { redis?: typeof redis; limits?: Partial<AuthLimits> } = {}) {
     const prefix = uniquePrefix('brk-http');
     prefixes.push(prefix);
-    const registry = createRegistry('breaker', false);
-    const metrics = breakerMetrics(registry);
-    const breaker = await Breaker.create({
-      redis: opts.redis ?? redis,
-      prefix,
-      config: defaultBreakerConfig(),
-      logger: silentLogger(),
-      metrics,
+    const server = await startBreakerHttp(opts.redis ?? redis, prefix, operators, {
+      ...(opts.limits ? { limits: opts.limits } : {}),
     });
-    const http = new ServiceHttp({
-      port: 0,
-      registry,
-      logger: silentLogger(),
-      ready: () => ({ ready: true, reasons: [] }),
-    });
-    registerBreakerRoutes(http, {
-      breaker,
-      operators,
-      limiter: new AuthFailureLimiter({ perClient: 10, windowMs: 60_000, ...opts.limits }),
-      logger: silentLogger(),
-      metrics,
-    });
-    servers.push(http);
-    const port = await http.listen();
+    servers.push(server);
+    const { port, registry, breaker } = server;
     const call = async (method: string, path: string, body?: unknown, token?: string) => {
       const res = await fetch(`http://127.0.0.1:${port}${path}`, {
         method,

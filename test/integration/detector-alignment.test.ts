@@ -1,4 +1,3 @@
-import type { Registry } from 'prom-client';
 import type { KafkaClient, OutRecord, TopicNames } from '../../libs/kafka';
 import { parseRulesConfig } from '../../libs/rules';
 import { counter, startDetector } from '../helpers/detector';
@@ -87,10 +86,6 @@ function worstInversionMs(flags: Arrived[]): number {
   return worst;
 }
 
-async function gauge(registry: Registry, name: string): Promise<number> {
-  return counter(registry, name);
-}
-
 describe('detector: event-time alignment across partitions', () => {
   const { kafka, fresh } = realStack();
   const rules = parseRulesConfig({
@@ -130,7 +125,7 @@ describe('detector: event-time alignment across partitions', () => {
     );
     let mostPaused = 0;
     const sampler = setInterval(() => {
-      void gauge(registry, 'bulwark_detector_partitions_paused_for_alignment').then((v) => {
+      void counter(registry, 'bulwark_detector_partitions_paused_for_alignment').then((v) => {
         mostPaused = Math.max(mostPaused, v);
       });
     }, 20);
@@ -139,7 +134,7 @@ describe('detector: event-time alignment across partitions', () => {
       await waitFor(async () => (await counter(registry, 'bulwark_events_consumed_total')) === total, 90000);
       await waitFor(() => arrived.length >= expected.length, 30000);
       const pausedAtEnd = await waitFor(
-        async () => (await gauge(registry, 'bulwark_detector_partitions_paused_for_alignment')) === 0,
+        async () => (await counter(registry, 'bulwark_detector_partitions_paused_for_alignment')) === 0,
         10000,
       );
       return { arrived, expected, mostPaused, pausedAtEnd };
