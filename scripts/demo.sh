@@ -51,7 +51,9 @@ node dist/services/cli/demo-summary.js "$DEMO/incident.jsonl" "$DEMO/report.json
 
 cat <<TXT
 
-The stack is still running. Try:
+The stack is still running. Open the operator console at http://127.0.0.1:8081/console/ and sign in
+with the token in $OPS_DIR/alice.token (a second browser, or a private window, with bob.token approves
+the resume: four eyes). Or try:
   curl -s 'http://127.0.0.1:8081/v1/withdrawals/status?asset=ETH'
   curl -s -H @$OPS_DIR/alice.auth http://127.0.0.1:8081/v1/breaker/audit
   curl -s -H @$OPS_DIR/alice.auth -X POST -d '{"scope":"global","reason":"attack contained"}' http://127.0.0.1:8081/v1/breaker/resume

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs from Debian what the tests need beyond Node: promtool + prometheus (alert rule tests and the
 # end-to-end scrape), kcat (an independent Kafka producer), Java 17 and Maven (the broker), redis-server and
-# openssl (the TLS Redis and SASL_SSL broker tests). Idempotent.
+# openssl (the TLS Redis and SASL_SSL broker tests), chromium (the console's browser test). Idempotent.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
@@ -12,6 +12,8 @@ command -v redis-cli >/dev/null || need+=(redis-tools)
 # The TLS Redis and the SASL_SSL broker of the transport tests: redis-server and openssl for certificates.
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v openssl >/dev/null || need+=(openssl)
+# The operator console's browser test: Debian's Chromium, driven by playwright-core (its own download does not work here).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "[tools] installing from Debian: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

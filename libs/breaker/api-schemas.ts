@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flagSchema } from './flag';
 import { TICKER_PATTERN } from './scope';
 
 /**
@@ -102,4 +103,48 @@ export const errorResponseSchema = z.object({
   field: z.string().optional(),
   code: z.string().optional(),
   retryAfterSeconds: z.number().optional(),
+});
+
+/** `GET /v1/breaker/overview` (role `audit`): what the operator console shows, read in one call. */
+export const overviewResponseSchema = z.object({
+  operator: z.string().meta({ description: 'Who asked' }),
+  scopes: z.array(z.object(snapshotShape)),
+  windows: z
+    .array(
+      z.object({
+        trigger: z.string(),
+        kind: z.enum(['distinct-users', 'distinct-withdrawals', 'sum-amount-usd']),
+        scope: z.string(),
+        windowMs: z.number().int(),
+        threshold: z.number(),
+        value: z.number().meta({ description: 'Users, withdrawals or USD, as the trigger counts' }),
+        users: z.array(z.string()),
+        withdrawals: z.number().int(),
+        usd: z.number(),
+      }),
+    )
+    .meta({
+      description: "Each trigger's window ending at `eventTime`, from the flags this instance counted",
+    }),
+  pending: z.array(
+    z.object({
+      scope: z.string(),
+      version: z.number().int(),
+      required: z.number().int(),
+      approvals: z.array(
+        z.object({ operator: z.string(), reason: z.string(), at: isoTime, expiresAt: isoTime }),
+      ),
+      needed: z.number().int().meta({ description: 'Distinct operators still to approve' }),
+    }),
+  ),
+  flags: z.array(flagSchema).meta({ description: 'The newest flags counted, newest first (at most 50)' }),
+  audit: z.array(auditEntrySchema).meta({ description: 'The newest audit entries (at most 50)' }),
+  detector: z.object({
+    progressAgeSeconds: z.number().nullable(),
+    stalled: z.boolean(),
+    stallMs: z.number().nullable(),
+    flagWatermark: isoTime.nullable(),
+    flagsHeld: z.number().int(),
+  }),
+  eventTime: isoTime.nullable(),
 });

@@ -34,7 +34,10 @@ export interface HttpRequest {
 }
 export interface HttpResponse {
   status: number;
+  /** Sent as JSON, unless `raw` is given. */
   body: unknown;
+  /** A non-JSON answer (a console asset): sent as is; `headers` must say its content-type. */
+  raw?: Buffer | string;
   headers?: Record<string, string>;
 }
 export type Handler = (req: HttpRequest) => Promise<HttpResponse> | HttpResponse;
@@ -236,7 +239,7 @@ export class ServiceHttp {
         readBody: () => body.bytes(),
         json: () => body.json(),
       });
-      this.send(req, res, route, out.status, JSON.stringify(out.body), out.headers);
+      this.send(req, res, route, out.status, out.raw ?? JSON.stringify(out.body), out.headers);
     } catch (err) {
       this.fail(req, res, route, err);
     }
@@ -261,7 +264,7 @@ export class ServiceHttp {
     res: http.ServerResponse,
     route: string,
     status: number,
-    text: string,
+    text: string | Buffer,
     headers: Record<string, string> = {},
   ): void {
     this.metrics.requests.inc({ route, status: String(status) });

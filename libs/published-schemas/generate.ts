@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   auditEntrySchema,
   auditResponseSchema,
+  overviewResponseSchema,
   errorResponseSchema,
   haltResponseSchema,
   resumePendingResponseSchema,
@@ -66,6 +67,7 @@ export function openApiDocument(): JsonObject {
     ResumePendingResponse: resumePendingResponseSchema,
     AuditEntry: auditEntrySchema,
     AuditResponse: auditResponseSchema,
+    Overview: overviewResponseSchema,
     Error: errorResponseSchema,
   };
   for (const [id, schema] of Object.entries(components)) registry.add(schema, { id });
@@ -171,6 +173,22 @@ export function openApiDocument(): JsonObject {
             },
           ],
           responses: { '200': json('AuditResponse', 'Audit entries'), ...operatorErrors },
+        },
+      },
+      '/v1/breaker/overview': {
+        get: {
+          operationId: 'overview',
+          summary:
+            'What the operator console shows: states, four eyes, trigger windows, flags, audit, detector (role `audit`)',
+          security: [{ bearer: [] }],
+          responses: { '200': json('Overview', 'The overview'), ...operatorErrors },
+        },
+      },
+      '/console/': {
+        get: {
+          summary:
+            'The operator console (HTML; its data comes from /v1/breaker/overview with the operator token)',
+          responses: { '200': { description: 'The console page', content: { 'text/html': {} } } },
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive' } } } },

@@ -50,6 +50,11 @@ export class FlagSequencer {
     return this.orderer.size;
   }
 
+  /** The confirmed flag watermark, or null before the first. */
+  get watermarkMs(): number | null {
+    return this.gate.confirmed;
+  }
+
   /** The consumer (re)joined its group with these partitions: they are read again from their commits. */
   assigned(partitions: readonly number[]): void {
     this.generation++;

@@ -24,6 +24,8 @@ export interface BreakerRoutesDeps {
   limiter: AuthFailureLimiter;
   logger: Logger;
   metrics?: BreakerMetrics;
+  /** What the operator console shows (services/breaker/overview.ts); the route is absent without it. */
+  overview?: () => Promise<unknown>;
 }
 
 const MAX_AUDIT = 1000;
@@ -123,6 +125,17 @@ export function registerBreakerRoutes(http: ServiceHttp, deps: BreakerRoutesDeps
       }),
     ),
   );
+
+  // The console polls this every few seconds: authenticated (audit role) but, unlike the audit route, not
+  // itself written to the audit trail, which it would flood; a refused request is still counted and limited.
+  const overview = deps.overview;
+  if (overview)
+    http.route('GET', '/v1/breaker/overview', (req) =>
+      guarded(async () => {
+        const op = await authenticate(req, 'audit', deps);
+        return { status: 200, body: { operator: op.name, ...((await overview()) as object) } };
+      }),
+    );
 }
 
 /**

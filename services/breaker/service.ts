@@ -21,6 +21,8 @@ import type { BreakerEnv } from './config';
 import { auditPublisher, controlPublisher, readAuditTopic, readControlRestore } from './control-topic';
 import { intakeFlags } from './flag-intake';
 import { FlagSequencer } from './flag-sequencer';
+import { registerConsole } from './console-assets';
+import { RecentFlags, readOverview } from './overview';
 import type { JwtOperators } from './jwt-operators';
 import { OperatorFile } from './operator-file';
 import type { OperatorVerifier } from './operators';
@@ -109,6 +111,8 @@ export async function startBreakerService(
   let stopping = false;
   const dlqTopic = topics.dlq(topics.flags);
   const flagWatermark = new FlagWatermark(redis, env.BULWARK_KEY_PREFIX);
+  const recent = new RecentFlags();
+  let progressAgeSeconds: number | null = null;
   const sequencer = new FlagSequencer({
     endOffsets: () => kafka.endOffsets(topics.flags),
     committedOffsets: () => kafka.committedOffsets(env.BULWARK_BREAKER_GROUP, topics.flags),
@@ -116,6 +120,7 @@ export async function startBreakerService(
     count: async (flags) => {
       try {
         await breaker.onFlags(flags);
+        recent.add(flags);
         intake.paused.set(0);
       } catch (err) {
         redisErrors.inc({ component: 'breaker' });
@@ -196,7 +201,10 @@ export async function startBreakerService(
         intervalMs: Math.max(100, Math.min(env.BULWARK_STALL_CHECK_MS, Math.floor(stalled.stallMs / 4))),
         logger: componentLogger('stall-watch', root),
         trip: (detail, at) => breaker.tripStalled(detail, at),
-        onAge: (s) => metrics.detectorProgressAge.set(s),
+        onAge: (s) => {
+          progressAgeSeconds = s;
+          metrics.detectorProgressAge.set(s);
+        },
       })
     : undefined;
 
@@ -225,7 +233,25 @@ export async function startBreakerService(
     }),
     logger: componentLogger('api', root),
     metrics,
+    overview: () =>
+      readOverview({
+        breaker,
+        recent,
+        nowMs: Date.now(),
+        detector: () => ({
+          progressAgeSeconds,
+          stalled:
+            stalled !== undefined &&
+            progressAgeSeconds !== null &&
+            progressAgeSeconds * 1000 >= stalled.stallMs,
+          stallMs: stalled?.stallMs ?? null,
+          flagWatermark:
+            sequencer.watermarkMs === null ? null : new Date(sequencer.watermarkMs).toISOString(),
+          flagsHeld: sequencer.held,
+        }),
+      }),
   });
+  registerConsole(http);
   if (operators instanceof OperatorFile) {
     const opsLog = componentLogger('operators', root);
     operators.watch(env.BULWARK_OPERATORS_RELOAD_MS, (r) => {
