@@ -19,10 +19,11 @@ import { loadReplayConfig } from '../../libs/replay/config';
 import { replayInProcess } from '../../libs/replay/in-process';
 import { replayThroughKafka } from '../../libs/replay/kafka-mode';
 import { refuseLiveTopics } from '../../libs/replay/live-topics';
-import { openLog, readLines } from '../../libs/replay/lines';
+import { openLog, openLogAt, readLines } from '../../libs/replay/lines';
 import { namespaceProblem } from '../../libs/replay/namespace';
 import { parseSpeed } from '../../libs/replay/pacer';
-import { createProgress } from '../../libs/replay/progress';
+import { SILENT_PROGRESS, createProgress } from '../../libs/replay/progress';
+import { backtestSummary, replaySummary } from '../../libs/replay/summary';
 import { parseDuration, writeSimulation, type SimulateOptions } from '../../libs/simulate';
 import { intOpt, isoOpt, numberOpt, parse, refuseOptions, shareOpt } from './args';
 import { inProcessEnvSchema, kafkaReplayEnvSchema } from './env';
@@ -94,6 +95,7 @@ async function replay(argv: string[]): Promise<number> {
     slice: { type: 'string' },
     live: { type: 'boolean' },
     store: { type: 'string' },
+    quiet: { type: 'boolean' },
   });
   if (values.help) return help('replay');
   if (positionals.length !== 1)
@@ -135,7 +137,7 @@ async function replay(argv: string[]): Promise<number> {
       values.namespace === undefined ? undefined : namespaceProblem(values.namespace, env.BULWARK_KEY_PREFIX);
     if (problem) throw new ConfigError(`--namespace ${values.namespace} ${problem}`);
     const config = loadReplayConfig(values.config);
-    const input = await openLog(positionals[0]!);
+    const { stream: input, position } = await openLogAt(positionals[0]!);
     const redis = await connectRedis(env);
     try {
       const result = await replayInProcess(readLines(input), {
@@ -144,12 +146,13 @@ async function replay(argv: string[]): Promise<number> {
         breaker: config.breaker,
         speed,
         keep: values.keep ?? false,
-        progress: createProgress(),
+        progress: values.quiet ? SILENT_PROGRESS : createProgress(process.stderr, position),
         livePrefix: env.BULWARK_KEY_PREFIX,
         ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
       });
       if (values.keep) process.stderr.write(`replay state kept under Redis prefix ${result.namespace}\n`);
       await writeReport(result.report, values.report);
+      if (!values.quiet) process.stderr.write(replaySummary(result.report));
     } finally {
       redis.disconnect();
     }
@@ -160,7 +163,7 @@ async function replay(argv: string[]): Promise<number> {
   const topics = topicNames(env.BULWARK_TOPIC_PREFIX);
   refuseLiveTopics(topics, values.live ?? false);
   const config = loadReplayConfig(values.config);
-  const input = await openLog(positionals[0]!);
+  const { stream: input, position } = await openLogAt(positionals[0]!);
   kafkaSecurity(env); // a bad transport setting is a configuration error, before any connection
   await requireKafkaReachable(env.BULWARK_KAFKA_BROKERS);
   deps.brokers = env.BULWARK_KAFKA_BROKERS;
@@ -192,9 +195,10 @@ async function replay(argv: string[]): Promise<number> {
       settleMs,
       timeoutMs,
       sliceLines,
-      progress: createProgress(),
+      progress: values.quiet ? SILENT_PROGRESS : createProgress(process.stderr, position),
     });
     await writeReport(report, values.report);
+    if (!values.quiet) process.stderr.write(replaySummary(report));
   } finally {
     await kafka.close();
     redis.disconnect();
@@ -206,6 +210,7 @@ async function backtest(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     config: { type: 'string', multiple: true },
     report: { type: 'string' },
+    quiet: { type: 'boolean' },
   });
   if (values.help) return help('backtest');
   if (positionals.length !== 1)
@@ -233,7 +238,9 @@ async function backtest(argv: string[]): Promise<number> {
       breaker: b.breaker,
       livePrefix: env.BULWARK_KEY_PREFIX,
     });
-    await writeReport(diffFlags(configs[0]!, runA, configs[1]!, runB), values.report);
+    const diff = diffFlags(configs[0]!, runA, configs[1]!, runB);
+    await writeReport(diff, values.report);
+    if (!values.quiet) process.stderr.write(backtestSummary(diff));
   } finally {
     redis.disconnect();
   }

@@ -21,7 +21,7 @@ commands:
 Run 'bulwark <command> --help' for a command's options.`,
   replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--store redis] [--speed max|N] [--config FILE]
                       [--report FILE] [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N] [--slice N]
-                      [--live]
+                      [--live] [--quiet]
 
   FILE              one event per line (JSON, contract section 2) in arrival order; '-' reads standard input;
                     gzip files are read directly
@@ -40,6 +40,7 @@ Run 'bulwark <command> --help' for a command's options.`,
   --slice N         kafka at speed max: after every N lines, wait until the detector has committed them and
                     the breaker has read their flags (default 0: publish the whole log as one backlog; the
                     services keep event-time order themselves)
+  --quiet           no progress line and no summary on standard error (the report is unchanged)
   --live            kafka: allow publishing to the live topic names (BULWARK_TOPIC_PREFIX empty); without
                     it they are refused, since the replay's flags would reach the real breaker
 
@@ -48,10 +49,11 @@ environment: BULWARK_REDIS_URL, BULWARK_KEY_PREFIX (the live prefix a replay nev
 (as the running services use them; validated as they validate them)
 
 exit codes: 0 done, 1 failed while running (one line says what), 2 bad usage or configuration`,
-  backtest: `usage: bulwark backtest FILE --config A --config B [--report FILE]
+  backtest: `usage: bulwark backtest FILE --config A --config B [--report FILE] [--quiet]
 
   Replays FILE in-process under rule configuration A and under B, and reports the flags raised only under
-  A, only under B, and how many both raised, so a rule change is judged on history before it ships.`,
+  A, only under B, and how many both raised, in all and per rule (perRule), so a rule change is judged on
+  history before it ships. A summary table goes to standard error unless --quiet.`,
   simulate: `usage: bulwark simulate [--users N] [--duration D] [--start ISO] [--seed N] [--rate R]
                         [--attack] [--attack-users N] [--attack-at ISO] [--attack-duration D]
                         [--fresh-address-share F] [--late-mfa-share F] [--invalid-share F]

@@ -239,9 +239,35 @@ describe('replay', () => {
       const log = path.join(FIXTURES, 'basic.jsonl');
       const plain = cli('replay', log);
       const redisStore = cli('replay', log, '--store', 'redis');
-      expect({ status: plain.status, stderr: plain.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(plain.status).toBe(0);
       expect(redisStore.status).toBe(0);
       expect(JSON.parse(redisStore.stdout)).toEqual(JSON.parse(plain.stdout));
+    });
+
+    it('says what happened on stderr after a replay and a backtest (per rule, halts, value), and --quiet does not', () => {
+      const log = path.join(FIXTURES, 'basic.jsonl');
+      const r = cli('replay', log);
+      const report = JSON.parse(r.stdout) as { flags: unknown[] };
+      expect(r.stderr).toMatch(/^events: 48 \(valid 44, invalid 2, ignored 1, duplicate 1\)$/m);
+      expect(r.stderr).toContain(`flags: ${report.flags.length}: mfa-missing 3,`);
+      expect(r.stderr).toMatch(/^global halted at \S+Z \(threshold crossed \S+Z, trigger critical-users\)/m);
+      expect(r.stderr).toMatch(/flagged withdrawals \(\$[\d,.]+\) got through; while halted \d+ withdrawals/);
+      const quiet = cli('replay', log, '--quiet');
+      expect({ status: quiet.status, stderr: quiet.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(JSON.parse(quiet.stdout)).toEqual(report);
+
+      const rules = path.resolve(__dirname, '../../config/rules.default.yaml');
+      const b = cli('backtest', log, '--config', rules, '--config', rules);
+      expect(b.status).toBe(0);
+      expect(b.stderr).toMatch(/^mfa-missing +3 +3 +3 +0 +0$/m);
+      expect((JSON.parse(b.stdout) as { perRule: Record<string, unknown> }).perRule['mfa-missing']).toEqual({
+        a: 3,
+        b: 3,
+        both: 3,
+        onlyA: 0,
+        onlyB: 0,
+      });
+      expect(cli('backtest', log, '--config', rules, '--config', rules, '--quiet').stderr).toBe('');
     });
 
     it('simulates a log, gzips it, and replays it from a file and from standard input alike', () => {
