@@ -1,19 +1,23 @@
 import fs from 'node:fs';
 import { controlKeysFromEnv, verifyTrail, type ControlKeyring, type TrailVerdict } from '../../libs/breaker';
-import { ConfigError, UsageError } from '../../libs/errors';
+import { ConfigError, UsageError, errorMessage } from '../../libs/errors';
 import { KafkaClient, readTopicToEnd, topicNames } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
-import { parse } from './args';
-import { breakerUrl, operatorToken } from './breaker-api';
+import { intOpt, parse } from './args';
+import { breakerUrl, callBreaker, operatorToken, type BreakerAnswer } from './breaker-api';
 
 /**
- * `bulwark audit verify|export`: checks the breaker's hash-chained audit trail as the API serves it and as
+ * `bulwark audit show|verify|export`: shows the newest entries; checks the breaker's hash-chained audit trail as the API serves it and as
  * withdrawals.audit.v1 holds it, or writes it as JSON lines for a SIEM. The operator token comes from
  * BULWARK_TOKEN or BULWARK_TOKEN_FILE, never from argv; the signing keys (to check the HMACs) from
  * BULWARK_CONTROL_KEY_FILE or BULWARK_CONTROL_KEYS.
  */
-export const AUDIT_USAGE = `usage: bulwark audit verify [--source api|topic|both]
+export const AUDIT_USAGE = `usage: bulwark audit show [--limit N] [--json]
+       bulwark audit verify [--source api|topic|both]
        bulwark audit export [--source api|topic] [--out FILE]
+
+  show     the newest entries (default 20, at most 1000), newest first: who did what, when and why;
+           --json prints the breaker's answer
 
   verify   checks every entry's hash (HMAC with the breaker's key), that each links to the one before and
            that none is missing; with both sources, that the API's trail and the topic's agree. Exits 0
@@ -34,9 +38,12 @@ export async function audit(argv: string[]): Promise<number> {
     process.stdout.write(`${AUDIT_USAGE}\n`);
     return 0;
   }
+  if (sub === 'show') return show(rest);
   if (sub !== 'verify' && sub !== 'export')
     throw new UsageError(
-      sub === undefined ? 'audit needs verify or export' : `unknown audit command ${JSON.stringify(sub)}`,
+      sub === undefined
+        ? 'audit needs show, verify or export'
+        : `unknown audit command ${JSON.stringify(sub)}`,
     );
   const { values, positionals } = parse(rest, { source: { type: 'string' }, out: { type: 'string' } });
   if (values.help) {
@@ -77,6 +84,53 @@ export async function audit(argv: string[]): Promise<number> {
     topic ? `${topic.length} messages on the topic` : undefined,
   ].filter(Boolean);
   process.stdout.write(`audit trail intact: ${parts.join(', ')}\n`);
+  return 0;
+}
+
+/** `audit show`: the newest entries as a table (or the API's JSON). */
+async function show(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { limit: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) {
+    process.stdout.write(`${AUDIT_USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const limit = intOpt('limit', values.limit, 20, 1);
+  if (limit > PAGE) throw new UsageError(`--limit must be at most ${PAGE}`);
+  const token = operatorToken('audit');
+  let answer: BreakerAnswer;
+  try {
+    answer = await callBreaker('GET', `/v1/breaker/audit?limit=${limit}`, { token });
+  } catch (err) {
+    throw new Error(
+      `cannot reach the breaker at ${breakerUrl()} (${errorMessage(err)}); check BULWARK_BREAKER_URL`,
+    );
+  }
+  if (answer.status !== 200)
+    throw new Error(
+      `the breaker refused: ${answer.status} ${String(answer.body.error ?? answer.body.text ?? '')}`,
+    );
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(answer.body)}\n`);
+    return 0;
+  }
+  const entries = (answer.body.entries ?? []) as Entry[];
+  const rows = entries.map((e) => [
+    String(e.seq),
+    String(e.recordedAt)
+      .replace('T', ' ')
+      .replace(/\.\d{3}Z$/, 'Z'),
+    String(e.action),
+    String(e.outcome),
+    String(e.scope),
+    String(e.by),
+    String(e.reason),
+  ]);
+  const head = ['#', 'recorded', 'action', 'outcome', 'scope', 'by', 'reason'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  process.stdout.write(`${[line(head), ...rows.map(line)].join('\n')}\n`);
+  if (entries.length === 0) process.stdout.write('(no audit entries)\n');
   return 0;
 }
 

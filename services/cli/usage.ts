@@ -13,7 +13,8 @@ commands:
   replay FILE      replay a recorded event log and report flags and breaker changes
   backtest FILE    replay a log under two rule configurations and report the flags that differ
   simulate         write a synthetic event log (ordinary traffic, optionally an attack)
-  audit verify     check the breaker's hash-chained audit trail (API and topic); audit export: JSON lines
+  audit show       the newest audit entries (who, what, when, why); audit verify: check the hash-chained
+                   trail (API and topic); audit export: JSON lines
   status           whether withdrawals are allowed, from a running breaker
   halt SCOPE       halt a scope now (operator token from BULWARK_TOKEN_FILE or BULWARK_TOKEN)
   resume SCOPE     approve resuming a scope; the second distinct operator's approval resumes it

@@ -92,7 +92,21 @@ describe('bulwark status, halt and resume', () => {
     expect(second.code).toBe(0);
     expect(JSON.parse(second.out)).toMatchObject({ status: 'resumed', scope: 'asset:ETH', state: 'open' });
     expect((await bulwark(['status', '--asset', 'ETH'])).out).toMatch(/^ETH withdrawals ALLOWED/);
-    for (const r of [halted, first, again, second]) {
+    // The trail of all that, readable and as JSON; the token from the environment this time.
+    const shown = await bulwark(['audit', 'show', '--limit', '5'], { BULWARK_TOKEN: alice.token });
+    expect(shown.code).toBe(0);
+    const rows = shown.out.trim().split('\n');
+    expect(rows[0]).toMatch(/^#\s+recorded\s+action\s+outcome\s+scope\s+by\s+reason$/);
+    expect(rows[1]).toMatch(/\bresume\s+changed\s+asset:ETH\s+alice,bob\s/);
+    expect(rows.some((r) => /\bhalt\s+changed\s+asset:ETH\s+alice\s+drill$/.test(r))).toBe(true);
+    const asJson = await bulwark(['audit', 'show', '--json', '--limit', '2'], {
+      BULWARK_TOKEN_FILE: aliceFile,
+    });
+    expect((JSON.parse(asJson.out) as { entries: unknown[] }).entries).toHaveLength(2);
+    expect((await bulwark(['audit', 'show', '--limit', '0'], { BULWARK_TOKEN_FILE: aliceFile })).code).toBe(
+      2,
+    );
+    for (const r of [halted, first, again, second, shown, asJson]) {
       expect(r.out + r.err).not.toContain(alice.token);
       expect(r.out + r.err).not.toContain(bob.token);
     }
