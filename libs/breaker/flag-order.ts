@@ -60,6 +60,11 @@ export class FlagOrderer {
     return this.next.get(partition);
   }
 
+  /** The consumer reads `partition` from `offset` (the group's committed offset): the first commit point. */
+  startAt(partition: number, offset: bigint): void {
+    if (!this.committed.has(partition)) this.committed.set(partition, offset);
+  }
+
   /**
    * Adds one batch of one partition, in offset order. Messages at or before the partition's position (a
    * redelivery after a failed batch or a restart of the consumer) are ignored: they are held already.

@@ -43,4 +43,12 @@ describe('WatermarkGate', () => {
     );
     expect(g.confirm([0], () => 4n)).toBe(T0);
   });
+
+  it('a reader far behind keeps the oldest candidates (the ones it reaches first) when more wait than it keeps', () => {
+    const g = new WatermarkGate();
+    // Before, the oldest were dropped: a reader more than 64 readings behind never reached any candidate.
+    for (let i = 1; i <= 200; i++) g.offer(T0 + i, new Map([[0, String(i)]]));
+    expect(g.confirm([0], () => 1n)).toBe(T0 + 1);
+    expect(g.confirm([0], () => 63n)).toBe(T0 + 63);
+  });
 });

@@ -8,7 +8,7 @@ export class WatermarkGate {
   private candidates: { watermarkMs: number; ends: Map<number, bigint> }[] = [];
   private confirmedMs: number | null = null;
 
-  /** At most this many candidates wait; older ones are dropped first (a newer one covers them). */
+  /** At most this many candidates wait (see offer). */
   private static readonly MAX_CANDIDATES = 64;
 
   get confirmed(): number | null {
@@ -21,8 +21,10 @@ export class WatermarkGate {
     if (last !== null && watermarkMs <= last) return;
     const e = new Map<number, bigint>();
     for (const [p, o] of ends) e.set(p, BigInt(o));
+    // Full (a reader far behind the detector): the newest candidate is replaced, so the oldest ones, the
+    // first this reader can reach, stay; dropping those instead would leave only candidates it never reaches.
+    if (this.candidates.length >= WatermarkGate.MAX_CANDIDATES) this.candidates.pop();
     this.candidates.push({ watermarkMs, ends: e });
-    if (this.candidates.length > WatermarkGate.MAX_CANDIDATES) this.candidates.shift();
   }
 
   /**

@@ -1,20 +1,10 @@
 import { defaultBreakerConfig, windowTriggers, type Flag } from './index';
+import { testFlag } from '../../test/helpers/flags';
 import { windowViews } from './window-view';
 
 const T0 = Date.parse('2022-01-17T00:00:00.000Z');
-const flag = (id: string, user: string, atMs: number, severity: Flag['severity'], usd: number): Flag => ({
-  flagId: `r:${id}`,
-  ruleId: 'r',
-  severity,
-  userId: user,
-  withdrawalId: id,
-  eventId: `e-${id}`,
-  occurredAt: new Date(atMs).toISOString(),
-  raisedAt: new Date(atMs).toISOString(),
-  asset: 'ETH',
-  amountUsd: usd,
-  evidence: {},
-});
+const flag = (id: string, user: string, atMs: number, severity: Flag['severity'], usd: number): Flag =>
+  testFlag(id, atMs, { ruleId: 'r', userId: user, severity, amountUsd: usd });
 
 describe('windowViews', () => {
   const triggers = windowTriggers(defaultBreakerConfig());

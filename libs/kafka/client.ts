@@ -464,7 +464,7 @@ export class BatchConsumer {
       this.restarting = this.consumer
         .disconnect()
         .catch(() => undefined)
-        .then(() => this.run())
+        .then(() => (this.running && !this.stopping ? this.run() : undefined))
         .catch((err: unknown) => this.scheduleRestart(err))
         .finally(() => {
           this.restarting = undefined;

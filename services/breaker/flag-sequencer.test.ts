@@ -1,25 +1,11 @@
 import type { Flag } from '../../libs/breaker';
 import { silentLogger } from '../../libs/logger';
+import { testFlag } from '../../test/helpers/flags';
 import { FlagSequencer } from './flag-sequencer';
 
 const T0 = Date.parse('2022-01-17T00:00:00.000Z');
 
-function flag(id: string, decidedMs: number): Flag {
-  const iso = new Date(decidedMs).toISOString();
-  return {
-    flagId: id,
-    ruleId: 'mfa-missing',
-    severity: 'critical',
-    userId: `u-${id}`,
-    withdrawalId: `w-${id}`,
-    eventId: `e-${id}`,
-    occurredAt: iso,
-    raisedAt: iso,
-    asset: 'ETH',
-    amountUsd: 1,
-    evidence: {},
-  };
-}
+const flag = (id: string, decidedMs: number): Flag => testFlag(id, decidedMs, { flagId: id });
 
 /** The sequencer against stand-ins for what it reads (watermark, offsets) and does (count, commit). */
 function harness(maxHoldMs = 60000) {
@@ -119,5 +105,68 @@ describe('FlagSequencer', () => {
     seq.add(0, [{ offset: '0', flag: flag('a', T0) }]);
     await seq.pump();
     expect(world.counted).toEqual(['a']);
+  });
+
+  it('after a rejoin, a first batch above the committed offset (a leftover seek) is refused with the offset to read from', async () => {
+    const { seq, world } = harness();
+    world.committed.set(0, '5');
+    // Before, such a batch set the commit point at its own first offset and skipped offsets 5-9 for good.
+    expect(await seq.admit(0, '10')).toEqual({ ok: false, seekTo: '5' });
+    expect(await seq.admit(0, '5')).toEqual({ ok: true });
+    seq.add(0, [{ offset: '5', flag: null }]);
+    await seq.pump();
+    expect(world.committed.get(0)).toBe('6');
+  });
+
+  it('when the watermark or offsets cannot be read, flags still go out once held for maxHoldMs', async () => {
+    const { seq, world } = harness(1000);
+    const failing = new FlagSequencer({
+      endOffsets: () => Promise.reject(new Error('broker restarting')),
+      committedOffsets: () => Promise.reject(new Error('broker restarting')),
+      readWatermark: async () => T0 + 10,
+      count: async (flags) => {
+        world.counted.push(...flags.map((f) => f.flagId));
+      },
+      commit: async (p, o) => {
+        world.committed.set(p, o);
+      },
+      maxHoldMs: 1000,
+      now: () => world.wall,
+      logger: silentLogger(),
+    });
+    failing.assigned([0]);
+    failing.add(0, [{ offset: '0', flag: flag('a', T0) }]);
+    await failing.pump();
+    expect(world.counted).toEqual([]);
+    world.wall = 1000;
+    await failing.pump();
+    expect(world.counted).toEqual(['a']);
+    expect(seq.held).toBe(0);
+  });
+
+  it('a rejoin while flags are being counted commits nothing for the old assignment', async () => {
+    const { seq, world } = harness(0);
+    let release!: () => void;
+    const slow = new FlagSequencer({
+      endOffsets: async () => new Map(),
+      committedOffsets: async () => new Map(),
+      readWatermark: async () => null,
+      count: () => new Promise<void>((r) => (release = r)),
+      commit: async (p, o) => {
+        world.committed.set(p, o);
+      },
+      maxHoldMs: 0,
+      now: () => 0,
+      logger: silentLogger(),
+    });
+    slow.assigned([0]);
+    slow.add(0, [{ offset: '0', flag: flag('a', T0) }]);
+    const pumping = slow.pump();
+    await new Promise((r) => setImmediate(r));
+    slow.assigned([0]);
+    release();
+    await pumping;
+    expect(world.committed.size).toBe(0);
+    expect(seq.held).toBe(0);
   });
 });

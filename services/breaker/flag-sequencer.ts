@@ -36,6 +36,7 @@ export class FlagSequencer {
   private committedAtJoin?: Map<number, bigint>;
   private readonly pendingCommits = new Map<number, string>();
   private generation = 0;
+  private queued = 0;
   private lastOverdueLogMs = -Infinity;
   private chain: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
@@ -66,6 +67,20 @@ export class FlagSequencer {
     this.deps.metrics?.held.set(0);
   }
 
+  /**
+   * Whether a batch of `partition` starting at `firstOffset` may be added. After a (re)join the orderer
+   * starts from the group's committed offset: a first batch above it (a seek left over from before the
+   * rebalance) would skip flags never counted, so the answer is the offset to seek back to instead.
+   */
+  async admit(partition: number, firstOffset: string): Promise<{ ok: true } | { ok: false; seekTo: string }> {
+    if (this.orderer.position(partition) !== undefined) return { ok: true };
+    const committed = (await this.committed()).get(partition);
+    if (committed !== undefined && BigInt(firstOffset) > committed)
+      return { ok: false, seekTo: committed.toString() };
+    this.orderer.startAt(partition, committed ?? BigInt(firstOffset));
+    return { ok: true };
+  }
+
   add(partition: number, entries: readonly OrderEntry[]): void {
     this.orderer.add(partition, entries, this.now());
     this.deps.metrics?.held.set(this.orderer.size);
@@ -73,13 +88,16 @@ export class FlagSequencer {
 
   /** Counts what may be counted and commits what was counted; rejects if counting failed (nothing lost). */
   pump(): Promise<void> {
-    const run = this.chain.then(() => this.pumpOnce());
+    this.queued++;
+    const run = this.chain.then(() => this.pumpOnce()).finally(() => this.queued--);
     this.chain = run.catch(() => undefined);
     return run;
   }
 
   start(): void {
     this.timer ??= setInterval(() => {
+      // One pump at a time from the timer: slow reads must not pile pumps up behind the batch handler's.
+      if (this.queued > 0) return;
       if (this.orderer.size === 0 && this.pendingCommits.size === 0) return;
       this.pump().catch((err: unknown) =>
         this.deps.logger.warn(
@@ -101,13 +119,15 @@ export class FlagSequencer {
     const generation = this.generation;
     let watermark: number | null = null;
     if (this.deps.maxHoldMs > 0 && this.orderer.size > 0) {
-      if (!this.committedAtJoin) {
-        const c = await this.deps.committedOffsets();
-        this.committedAtJoin = new Map([...c].filter(([, o]) => o !== '-1').map(([p, o]) => [p, BigInt(o)]));
+      try {
+        await this.committed();
+        // W first, then the end offsets: every flag decided by W is before those offsets.
+        const w = await this.deps.readWatermark();
+        if (w !== null) this.gate.offer(w, await this.deps.endOffsets());
+      } catch (err) {
+        // Without a fresh reading the last confirmed watermark stands, and the hold bound still applies.
+        this.deps.logger.warn({ err: errorMessage(err) }, 'reading the flag watermark failed');
       }
-      // W first, then the end offsets: every flag decided by W is before those offsets.
-      const w = await this.deps.readWatermark();
-      if (w !== null) this.gate.offer(w, await this.deps.endOffsets());
       watermark = this.gate.confirm(this.owned, (p) => this.positionOf(p));
       if (watermark !== null) this.deps.metrics?.watermark.set(watermark / 1000);
     }
@@ -142,6 +162,18 @@ export class FlagSequencer {
         );
       }
     }
+  }
+
+  /** This group's committed offsets, read once per join (then the orderer tracks what it commits). */
+  private async committed(): Promise<Map<number, bigint>> {
+    if (!this.committedAtJoin) {
+      const generation = this.generation;
+      const c = await this.deps.committedOffsets();
+      const map = new Map([...c].filter(([, o]) => o !== '-1').map(([p, o]) => [p, BigInt(o)] as const));
+      if (generation !== this.generation) return map;
+      this.committedAtJoin = map;
+    }
+    return this.committedAtJoin;
   }
 
   private positionOf(partition: number): bigint | undefined {

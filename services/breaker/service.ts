@@ -139,6 +139,13 @@ export async function startBreakerService(
     commits: 'manual',
     handle: async (batch) => {
       const started = process.hrtime.bigint();
+      const admitted = await sequencer.admit(batch.partition, batch.messages[0]!.offset);
+      if (!admitted.ok) {
+        // A seek left over from before a rebalance skipped flags never counted: read from the commit again.
+        consumer.seek(batch.topic, batch.partition, admitted.seekTo);
+        return;
+      }
+
       intake.consumed.inc({ topic: batch.topic }, batch.messages.length);
       const nowMs = Date.now();
       const sorted = intakeFlags(batch.messages, {

@@ -17,6 +17,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '../helpers/env';
+import { testFlag } from '../helpers/flags';
 import { serviceEnv } from '../helpers/service-env';
 
 jest.setTimeout(120000);
@@ -64,19 +65,13 @@ describe('operator console in headless Chromium', () => {
       {
         topic: topics.flags,
         key: 'u-1',
-        value: JSON.stringify({
-          flagId: 'mfa-missing:w-1',
-          ruleId: 'mfa-missing',
-          severity: 'critical',
-          userId: 'u-1',
-          withdrawalId: 'w-1',
-          eventId: 'e-1',
-          occurredAt: '2022-01-17T00:00:00.000Z',
-          raisedAt: '2022-01-17T00:00:30.000Z',
-          asset: 'ETH',
-          amountUsd: 4800.5,
-          evidence: {},
-        }),
+        value: JSON.stringify(
+          testFlag('w-1', Date.parse('2022-01-17T00:00:30.000Z'), {
+            userId: 'u-1',
+            occurredAt: '2022-01-17T00:00:00.000Z',
+            amountUsd: 4800.5,
+          }),
+        ),
       },
     ]);
     await producer.disconnect();

@@ -75,7 +75,7 @@ describe('replay safety', () => {
     const neighbours = [`${ns}y:{breaker}:state:global`, `${ns}-2:engine:pending`, `${ns}x`];
     for (const k of neighbours) await redis.set(k, 'mine');
     const report = path.join(dir, 'report.json');
-    const r = await replay(['--namespace', ns, '--report', report], { BULWARK_KEY_PREFIX: live });
+    const r = await replay(['--namespace', ns, '--report', report, '--quiet'], { BULWARK_KEY_PREFIX: live });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(fs.readFileSync(report, 'utf8'))).toMatchObject({ events: { total: 48 } });

@@ -323,7 +323,9 @@ describe('replay', () => {
         '--config',
         path.resolve(__dirname, '../../config/rules.default.yaml'),
       );
-      expect(r.stderr).toBe('');
+      // The summary on stderr: its per-rule table says the same as the report.
+      expect(r.stderr).toMatch(/^velocity +5 +2 +2 +3 +0$/m);
+      expect(r.stderr).toMatch(/^mfa-missing +0 +3 +0 +0 +3$/m);
       expect(r.status).toBe(0);
       const diff = JSON.parse(r.stdout) as {
         onlyA: { ruleId: string; withdrawalId: string }[];
