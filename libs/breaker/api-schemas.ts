@@ -146,5 +146,4 @@ export const overviewResponseSchema = z.object({
     flagWatermark: isoTime.nullable(),
     flagsHeld: z.number().int(),
   }),
-  eventTime: isoTime.nullable(),
 });

@@ -24,6 +24,7 @@ import {
   type WithdrawalStatus,
 } from './snapshot';
 import { hasUnsafeChars } from './text';
+import type { WindowView } from './window-view';
 import { thresholdUnits, windowAdds } from './triggers';
 
 type ScriptName =
@@ -458,6 +459,86 @@ export class Breaker {
       return snap;
     });
     return snaps.filter((s): s is BreakerSnapshot => s !== null);
+  }
+
+  /**
+   * Each window trigger's measure per scope, read from the windows the trip is decided on: over the window
+   * ending at the newest flag counted there, members of the scope's current version only (after a resume,
+   * flags seen before it do not count again), as lua/addFlag counts them; while a scope is halted, also the
+   * version the halt ended (every change bumps it by one), so the console shows what led to the halt.
+   */
+  async windows(): Promise<WindowView[]> {
+    const known = await this.store(() => this.opts.redis.smembers(this.keys.scopes));
+    const scopes = [...new Set(['global', ...known])];
+    const pairs = this.triggers.flatMap((t) =>
+      scopes
+        .filter((sc) => t.target === sc || (t.target === 'asset:*' && sc.startsWith('asset:')))
+        .map((scope) => ({ t, scope })),
+    );
+    const newest = await this.exec(
+      pairs.reduce(
+        (p, { t, scope }) => p.zrange(this.keys.window(t.id, scope), -1, -1, 'WITHSCORES'),
+        this.opts.redis.pipeline(),
+      ),
+    );
+    const states = await this.store(() => this.opts.redis.mget(...scopes.map((sc) => this.keys.state(sc))));
+    const counted = new Map(
+      scopes.map((sc, i) => {
+        const snap = parseSnapshot(states[i]);
+        const v = snap?.version ?? 0;
+        return [sc, new Set(snap?.state === 'halted' ? [v, v - 1] : [v])] as const;
+      }),
+    );
+    const views: WindowView[] = [];
+    for (const [i, { t, scope }] of pairs.entries()) {
+      const top = newest[i] as string[];
+      const end = top.length === 2 ? Number(top[1]) : NaN;
+      const view: WindowView = {
+        trigger: t.id,
+        kind: t.kind,
+        scope,
+        windowMs: t.windowMs,
+        threshold: t.threshold,
+        value: 0,
+        users: [],
+        withdrawals: 0,
+        usd: 0,
+        endsAt: null,
+      };
+      views.push(view);
+      if (!Number.isFinite(end)) continue;
+      view.endsAt = new Date(end).toISOString();
+      const members = await this.store(() =>
+        this.opts.redis.zrangebyscore(this.keys.window(t.id, scope), `(${end - t.windowMs}`, String(end)),
+      );
+      if (members.length === 0) continue;
+      const data = await this.store(() =>
+        this.opts.redis.hmget(this.keys.windowData(t.id, scope), ...members),
+      );
+      let cents = 0;
+      const users = new Set<string>();
+      for (const raw of data) {
+        let d: { u?: unknown; c?: unknown; v?: unknown };
+        try {
+          d = JSON.parse(raw ?? '') as typeof d;
+        } catch {
+          continue;
+        }
+        if (!counted.get(scope)?.has(Number(d.v))) continue;
+        view.withdrawals++;
+        cents += Number(d.c) || 0;
+        if (typeof d.u === 'string') users.add(d.u);
+      }
+      view.users = [...users];
+      view.usd = cents / 100;
+      view.value =
+        t.kind === 'distinct-users'
+          ? users.size
+          : t.kind === 'distinct-withdrawals'
+            ? view.withdrawals
+            : view.usd;
+    }
+    return views;
   }
 
   /**

@@ -1,14 +1,7 @@
-import {
-  decidedAtMs,
-  windowTriggers,
-  type AuditEntry,
-  type Breaker,
-  type BreakerSnapshot,
-  type Flag,
-} from '../../libs/breaker';
-import { windowViews, type WindowView } from '../../libs/breaker/window-view';
+import type { AuditEntry, Breaker, BreakerSnapshot, Flag } from '../../libs/breaker';
+import type { WindowView } from '../../libs/breaker/window-view';
 
-/** The newest flags this instance counted, for the console's live feed and window views (bounded). */
+/** The newest flags this instance counted, for the console's live feed (bounded). */
 export class RecentFlags {
   private readonly items: Flag[] = [];
   constructor(private readonly max = 1000) {}
@@ -49,8 +42,6 @@ export interface Overview {
   flags: Flag[];
   audit: AuditEntry[];
   detector: DetectorHealth;
-  /** The breaker's event time the window views end at. */
-  eventTime: string | null;
 }
 
 /**
@@ -108,16 +99,12 @@ export async function readOverview(deps: {
   const { breaker } = deps;
   const scopes = await breaker.refreshMetrics();
   const audit = await breaker.audit(200);
-  const flags = deps.recent.list();
-  let endMs = -Infinity;
-  for (const f of flags) endMs = Math.max(endMs, decidedAtMs(f));
   return {
     scopes,
-    windows: windowViews(windowTriggers(breaker.config), flags, endMs),
+    windows: await breaker.windows(),
     pending: pendingResumes(scopes, audit, breaker.config.resume, deps.nowMs),
-    flags: [...flags].slice(-50).reverse(),
+    flags: [...deps.recent.list()].slice(-50).reverse(),
     audit: audit.slice(0, 50),
     detector: deps.detector(),
-    eventTime: Number.isFinite(endMs) ? new Date(endMs).toISOString() : null,
   };
 }

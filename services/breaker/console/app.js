@@ -109,14 +109,15 @@ function render(o) {
     );
     cell(tr, w.kind === 'sum-amount-usd' ? usd(w.threshold) : w.threshold);
     cell(tr, minutes(w.windowMs));
+    cell(tr, time(w.endsAt));
     cell(
       tr,
       w.users.slice(0, 10).join(', ') + (w.users.length > 10 ? ` and ${w.users.length - 10} more` : ''),
     );
   });
-  $('window-note').textContent = o.eventTime
-    ? `Windows end at the newest flag this breaker counted (${time(o.eventTime)}); the trip itself is decided in Redis.`
-    : 'No flag counted since this breaker started.';
+  $('window-note').textContent =
+    'Each window ends at the newest flag it holds (event time), read from the windows the breaker trips on; ' +
+    'while halted it shows what led to the halt; after a resume, flags from before it no longer count.';
   const d = o.detector;
   const dl = $('detector');
   dl.replaceChildren();
