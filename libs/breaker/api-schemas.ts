@@ -105,45 +105,49 @@ export const errorResponseSchema = z.object({
   retryAfterSeconds: z.number().optional(),
 });
 
+/** One trigger's window for one scope, as an operator reads it (Breaker.windows). */
+export const windowViewSchema = z.object({
+  trigger: z.string(),
+  kind: z.enum(['distinct-users', 'distinct-withdrawals', 'sum-amount-usd']),
+  scope: z.string(),
+  windowMs: z.number().int(),
+  threshold: z.number(),
+  value: z.number().meta({ description: 'Users, withdrawals or USD, as the trigger counts' }),
+  users: z.array(z.string()),
+  withdrawals: z.number().int(),
+  usd: z.number(),
+  endsAt: isoTime.nullable().meta({ description: 'The newest flag in the window (event time)' }),
+});
+export type WindowView = z.infer<typeof windowViewSchema>;
+
+/** A halted scope's four eyes: who approved its resume, until when, and how many more must. */
+export const pendingResumeSchema = z.object({
+  scope: z.string(),
+  version: z.number().int(),
+  required: z.number().int(),
+  approvals: z.array(z.object({ operator: z.string(), reason: z.string(), at: isoTime, expiresAt: isoTime })),
+  needed: z.number().int().meta({ description: 'Distinct operators still to approve' }),
+});
+export type PendingResume = z.infer<typeof pendingResumeSchema>;
+
+export const detectorHealthSchema = z.object({
+  progressAgeSeconds: z.number().nullable(),
+  stalled: z.boolean(),
+  stallMs: z.number().nullable(),
+  flagWatermark: isoTime.nullable(),
+  flagsHeld: z.number().int(),
+});
+export type DetectorHealth = z.infer<typeof detectorHealthSchema>;
+
 /** `GET /v1/breaker/overview` (role `audit`): what the operator console shows, read in one call. */
 export const overviewResponseSchema = z.object({
   operator: z.string().meta({ description: 'Who asked' }),
   scopes: z.array(z.object(snapshotShape)),
   windows: z
-    .array(
-      z.object({
-        trigger: z.string(),
-        kind: z.enum(['distinct-users', 'distinct-withdrawals', 'sum-amount-usd']),
-        scope: z.string(),
-        windowMs: z.number().int(),
-        threshold: z.number(),
-        value: z.number().meta({ description: 'Users, withdrawals or USD, as the trigger counts' }),
-        users: z.array(z.string()),
-        withdrawals: z.number().int(),
-        usd: z.number(),
-      }),
-    )
-    .meta({
-      description: "Each trigger's window ending at `eventTime`, from the flags this instance counted",
-    }),
-  pending: z.array(
-    z.object({
-      scope: z.string(),
-      version: z.number().int(),
-      required: z.number().int(),
-      approvals: z.array(
-        z.object({ operator: z.string(), reason: z.string(), at: isoTime, expiresAt: isoTime }),
-      ),
-      needed: z.number().int().meta({ description: 'Distinct operators still to approve' }),
-    }),
-  ),
+    .array(windowViewSchema)
+    .meta({ description: "Each trigger's window per scope, read from the windows the breaker trips on" }),
+  pending: z.array(pendingResumeSchema),
   flags: z.array(flagSchema).meta({ description: 'The newest flags counted, newest first (at most 50)' }),
   audit: z.array(auditEntrySchema).meta({ description: 'The newest audit entries (at most 50)' }),
-  detector: z.object({
-    progressAgeSeconds: z.number().nullable(),
-    stalled: z.boolean(),
-    stallMs: z.number().nullable(),
-    flagWatermark: isoTime.nullable(),
-    flagsHeld: z.number().int(),
-  }),
+  detector: detectorHealthSchema,
 });

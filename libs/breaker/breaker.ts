@@ -24,7 +24,7 @@ import {
   type WithdrawalStatus,
 } from './snapshot';
 import { hasUnsafeChars } from './text';
-import type { WindowView } from './window-view';
+import type { WindowView } from './api-schemas';
 import { thresholdUnits, windowAdds } from './triggers';
 
 type ScriptName =
@@ -475,69 +475,58 @@ export class Breaker {
         .filter((sc) => t.target === sc || (t.target === 'asset:*' && sc.startsWith('asset:')))
         .map((scope) => ({ t, scope })),
     );
-    const newest = await this.exec(
-      pairs.reduce(
-        (p, { t, scope }) => p.zrange(this.keys.window(t.id, scope), -1, -1, 'WITHSCORES'),
-        this.opts.redis.pipeline(),
-      ),
-    );
-    const states = await this.store(() => this.opts.redis.mget(...scopes.map((sc) => this.keys.state(sc))));
+    // One round trip: each window's members and data whole (they are trimmed to a window plus lateness).
+    const pipeline = this.opts.redis.pipeline();
+    for (const { t, scope } of pairs)
+      pipeline
+        .zrange(this.keys.window(t.id, scope), 0, -1, 'WITHSCORES')
+        .hgetall(this.keys.windowData(t.id, scope));
+    pipeline.mget(...scopes.map((sc) => this.keys.state(sc)));
+    const replies = await this.exec(pipeline);
+    const states = replies[replies.length - 1] as (string | null)[];
     const counted = new Map(
       scopes.map((sc, i) => {
-        const snap = parseSnapshot(states[i]);
+        const snap = parseSnapshot(states[i] ?? null);
         const v = snap?.version ?? 0;
         return [sc, new Set(snap?.state === 'halted' ? [v, v - 1] : [v])] as const;
       }),
     );
-    const views: WindowView[] = [];
-    for (const [i, { t, scope }] of pairs.entries()) {
-      const top = newest[i] as string[];
-      const end = top.length === 2 ? Number(top[1]) : NaN;
-      const view: WindowView = {
+    const views = pairs.map(({ t, scope }, i): WindowView => {
+      const ranked = replies[2 * i] as string[];
+      const data = replies[2 * i + 1] as Record<string, string>;
+      const end = ranked.length >= 2 ? Number(ranked[ranked.length - 1]) : NaN;
+      let cents = 0;
+      let withdrawals = 0;
+      const users = new Set<string>();
+      for (let k = 0; k < ranked.length; k += 2) {
+        if (!(Number(ranked[k + 1]) > end - t.windowMs)) continue;
+        let d: { u?: unknown; c?: unknown; v?: unknown };
+        try {
+          d = JSON.parse(data[ranked[k]!] ?? '') as typeof d;
+        } catch {
+          continue;
+        }
+        if (!counted.get(scope)?.has(Number(d.v))) continue;
+        withdrawals++;
+        cents += Number(d.c) || 0;
+        if (typeof d.u === 'string') users.add(d.u);
+      }
+      const usd = cents / 100;
+      const value =
+        t.kind === 'distinct-users' ? users.size : t.kind === 'distinct-withdrawals' ? withdrawals : usd;
+      return {
         trigger: t.id,
         kind: t.kind,
         scope,
         windowMs: t.windowMs,
         threshold: t.threshold,
-        value: 0,
-        users: [],
-        withdrawals: 0,
-        usd: 0,
-        endsAt: null,
+        value,
+        users: [...users],
+        withdrawals,
+        usd,
+        endsAt: Number.isFinite(end) ? new Date(end).toISOString() : null,
       };
-      views.push(view);
-      if (!Number.isFinite(end)) continue;
-      view.endsAt = new Date(end).toISOString();
-      const members = await this.store(() =>
-        this.opts.redis.zrangebyscore(this.keys.window(t.id, scope), `(${end - t.windowMs}`, String(end)),
-      );
-      if (members.length === 0) continue;
-      const data = await this.store(() =>
-        this.opts.redis.hmget(this.keys.windowData(t.id, scope), ...members),
-      );
-      let cents = 0;
-      const users = new Set<string>();
-      for (const raw of data) {
-        let d: { u?: unknown; c?: unknown; v?: unknown };
-        try {
-          d = JSON.parse(raw ?? '') as typeof d;
-        } catch {
-          continue;
-        }
-        if (!counted.get(scope)?.has(Number(d.v))) continue;
-        view.withdrawals++;
-        cents += Number(d.c) || 0;
-        if (typeof d.u === 'string') users.add(d.u);
-      }
-      view.users = [...users];
-      view.usd = cents / 100;
-      view.value =
-        t.kind === 'distinct-users'
-          ? users.size
-          : t.kind === 'distinct-withdrawals'
-            ? view.withdrawals
-            : view.usd;
-    }
+    });
     return views;
   }
 

@@ -103,8 +103,10 @@ export class FlagOrderer {
     const lowestKept = new Map<number, bigint>();
     for (const h of this.held) {
       if (h.decidedMs <= through) out.push(h);
-      else if ((lowestKept.get(h.partition) ?? h.offset + 1n) > h.offset)
-        lowestKept.set(h.partition, h.offset);
+      else {
+        const low = lowestKept.get(h.partition);
+        if (low === undefined || h.offset < low) lowestKept.set(h.partition, h.offset);
+      }
     }
     out.sort((a, b) => a.decidedMs - b.decidedMs || a.partition - b.partition || Number(a.offset - b.offset));
     for (const [partition, next] of this.next) {

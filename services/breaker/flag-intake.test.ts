@@ -32,7 +32,7 @@ describe('intakeFlags', () => {
       [msg(0, JSON.stringify(flag)), msg(1, '{"flagId":1}'), msg(2, Buffer.from([0xff, 0xfe])), msg(3, null)],
       { dlqTopic: 'risk.flags.v1.dlq', nowIso: '2022-01-17T01:00:00.000Z' },
     );
-    expect(out.flags).toHaveLength(1);
+    expect(out.entries.filter((e) => e.flag !== null)).toHaveLength(1);
     expect(out.invalid).toEqual(['schema', 'not-json', 'empty']);
     const letters = out.deadLetters.map((d) => JSON.parse(String(d.value)));
     expect(out.deadLetters.every((d) => d.topic === 'risk.flags.v1.dlq' && String(d.key) === 'u-1')).toBe(
@@ -71,7 +71,7 @@ describe('intakeFlags', () => {
       ],
       { dlqTopic: 'risk.flags.v1.dlq', nowIso: '2022-01-17T01:00:00.000Z', eventTime },
     );
-    expect(out.flags.map((f) => f.flagId)).toEqual([flag.flagId]);
+    expect(out.entries.flatMap((e) => (e.flag ? [e.flag.flagId] : []))).toEqual([flag.flagId]);
     expect(out.invalid).toEqual(['event-time', 'event-time', 'schema']);
     const letters = out.deadLetters.map((d) => JSON.parse(String(d.value)) as Record<string, unknown>);
     expect(letters.map((l) => l.field)).toEqual(['occurredAt', 'occurredAt', 'amountUsd']);

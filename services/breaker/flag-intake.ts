@@ -1,4 +1,4 @@
-import { parseFlag, type Flag, type FlagInvalidCode, type OrderEntry } from '../../libs/breaker';
+import { parseFlag, type FlagInvalidCode, type OrderEntry } from '../../libs/breaker';
 import { deadLetterRecord, type DeadLetter, type EventTimeRange } from '../../libs/events';
 import type { OutRecord, RawMessage } from '../../libs/kafka';
 
@@ -6,7 +6,6 @@ import type { OutRecord, RawMessage } from '../../libs/kafka';
 export type FlagDeadLetter = DeadLetter<FlagInvalidCode>;
 
 export interface FlagIntake {
-  flags: Flag[];
   /** Every message by offset, its flag or null (dead-lettered): for the event-time orderer. */
   entries: OrderEntry[];
   deadLetters: OutRecord[];
@@ -21,14 +20,11 @@ export function intakeFlags(
   messages: RawMessage[],
   opts: { dlqTopic: string; nowIso: string; maxBytes?: number; eventTime?: EventTimeRange },
 ): FlagIntake {
-  const out: FlagIntake = { flags: [], entries: [], deadLetters: [], invalid: [] };
+  const out: FlagIntake = { entries: [], deadLetters: [], invalid: [] };
   for (const m of messages) {
     const parsed = parseFlag(m.value, opts.maxBytes, opts.eventTime ? { eventTime: opts.eventTime } : {});
     out.entries.push({ offset: m.offset, flag: parsed.ok ? parsed.flag : null });
-    if (parsed.ok) {
-      out.flags.push(parsed.flag);
-      continue;
-    }
+    if (parsed.ok) continue;
     out.invalid.push(parsed.code);
     out.deadLetters.push(deadLetterRecord(m, parsed, { dlqTopic: opts.dlqTopic, nowIso: opts.nowIso }));
   }

@@ -137,19 +137,17 @@ export class FlagSequencer {
     this.orderer.settle(release);
     if (release.overdue > 0) {
       this.deps.metrics?.overdue.inc(release.overdue);
-      if (this.now() - this.lastOverdueLogMs < 60000) return this.commitCounted(release.commits);
-      this.lastOverdueLogMs = this.now();
-      this.deps.logger.warn(
-        { overdue: release.overdue, maxHoldMs: this.deps.maxHoldMs },
-        'flags held past BULWARK_FLAG_ORDER_MAX_HOLD_MS: counted without the flag watermark',
-      );
+      // At most a line a minute: a detector that stopped writing the watermark would log every pump.
+      if (this.now() - this.lastOverdueLogMs >= 60000) {
+        this.lastOverdueLogMs = this.now();
+        this.deps.logger.warn(
+          { overdue: release.overdue, maxHoldMs: this.deps.maxHoldMs },
+          'flags held past BULWARK_FLAG_ORDER_MAX_HOLD_MS: counted without the flag watermark',
+        );
+      }
     }
-    await this.commitCounted(release.commits);
-  }
-
-  private async commitCounted(commits: ReadonlyMap<number, string>): Promise<void> {
     this.deps.metrics?.held.set(this.orderer.size);
-    for (const [p, o] of commits) this.pendingCommits.set(p, o);
+    for (const [p, o] of release.commits) this.pendingCommits.set(p, o);
     for (const [p, o] of [...this.pendingCommits]) {
       try {
         await this.deps.commit(p, o);

@@ -1,10 +1,10 @@
 import type { AuditEntry, Breaker, BreakerSnapshot, Flag } from '../../libs/breaker';
-import type { WindowView } from '../../libs/breaker/window-view';
+import type { DetectorHealth, PendingResume, WindowView } from '../../libs/breaker/api-schemas';
 
-/** The newest flags this instance counted, for the console's live feed (bounded). */
+/** The newest flags this instance counted (as many as the console shows), for its live feed. */
 export class RecentFlags {
   private readonly items: Flag[] = [];
-  constructor(private readonly max = 1000) {}
+  constructor(private readonly max = 50) {}
 
   add(flags: readonly Flag[]): void {
     this.items.push(...flags);
@@ -14,25 +14,6 @@ export class RecentFlags {
   list(): readonly Flag[] {
     return this.items;
   }
-}
-
-export interface PendingResume {
-  scope: string;
-  version: number;
-  required: number;
-  approvals: { operator: string; reason: string; at: string; expiresAt: string }[];
-  /** How many more distinct operators must approve. */
-  needed: number;
-}
-
-export interface DetectorHealth {
-  /** Seconds since the detector group's offsets last moved while input waited (null: not watched). */
-  progressAgeSeconds: number | null;
-  stalled: boolean;
-  stallMs: number | null;
-  /** The confirmed flag watermark (event time) or null. */
-  flagWatermark: string | null;
-  flagsHeld: number;
 }
 
 export interface Overview {

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import { controlKeysFromEnv, verifyTrail, type ControlKeyring, type TrailVerdict } from '../../libs/breaker';
-import { ConfigError, UsageError, errorMessage } from '../../libs/errors';
+import { ConfigError, UsageError } from '../../libs/errors';
 import { KafkaClient, readTopicToEnd, topicNames } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
 import { intOpt, parse } from './args';
-import { breakerUrl, callBreaker, operatorToken, type BreakerAnswer } from './breaker-api';
+import { breakerUrl, callBreaker, operatorToken, printAnswer, reachBreaker } from './breaker-api';
 
 /**
  * `bulwark audit show|verify|export`: shows the newest entries; checks the breaker's hash-chained audit trail as the API serves it and as
@@ -98,23 +98,12 @@ async function show(argv: string[]): Promise<number> {
   const limit = intOpt('limit', values.limit, 20, 1);
   if (limit > PAGE) throw new UsageError(`--limit must be at most ${PAGE}`);
   const token = operatorToken('audit');
-  let answer: BreakerAnswer;
-  try {
-    answer = await callBreaker('GET', `/v1/breaker/audit?limit=${limit}`, { token });
-  } catch (err) {
-    throw new Error(
-      `cannot reach the breaker at ${breakerUrl()} (${errorMessage(err)}); check BULWARK_BREAKER_URL`,
-    );
-  }
-  if (answer.status !== 200)
-    throw new Error(
-      `the breaker refused: ${answer.status} ${String(answer.body.error ?? answer.body.text ?? '')}`,
-    );
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(answer.body)}\n`);
-    return 0;
-  }
-  const entries = (answer.body.entries ?? []) as Entry[];
+  const answer = await reachBreaker(() => callBreaker('GET', `/v1/breaker/audit?limit=${limit}`, { token }));
+  return printAnswer(answer, values.json === true, (a) => auditTable((a.body.entries ?? []) as Entry[]));
+}
+
+/** The entries as aligned columns, the reason last (it may be long). */
+function auditTable(entries: Entry[]): string {
   const rows = entries.map((e) => [
     String(e.seq),
     String(e.recordedAt)
@@ -129,9 +118,7 @@ async function show(argv: string[]): Promise<number> {
   const head = ['#', 'recorded', 'action', 'outcome', 'scope', 'by', 'reason'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  process.stdout.write(`${[line(head), ...rows.map(line)].join('\n')}\n`);
-  if (entries.length === 0) process.stdout.write('(no audit entries)\n');
-  return 0;
+  return [line(head), ...rows.map(line), ...(entries.length === 0 ? ['(no audit entries)'] : [])].join('\n');
 }
 
 /** Problems found, the first bad entry first per source; empty when everything verifies and agrees. */

@@ -61,3 +61,31 @@ export async function callBreaker(
   }
   return { status: res.status, body };
 }
+
+/** `call`, with a network failure turned into one line naming the address and the variable to check. */
+export async function reachBreaker(call: () => Promise<BreakerAnswer>): Promise<BreakerAnswer> {
+  try {
+    return await call();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+    throw new Error(`cannot reach the breaker at ${breakerUrl()} (${cause}); check BULWARK_BREAKER_URL`);
+  }
+}
+
+/** Prints a 2xx answer (text or JSON) and returns 0; any other answer is one line on stderr and 1. */
+export function printAnswer(
+  answer: BreakerAnswer,
+  json: boolean,
+  out: (answer: BreakerAnswer) => string,
+): number {
+  if (answer.status < 200 || answer.status > 299) {
+    const b = answer.body;
+    const why =
+      typeof b.error === 'string' ? b.error : typeof b.text === 'string' ? b.text.slice(0, 200) : '';
+    const field = typeof b.field === 'string' ? ` (field ${b.field})` : '';
+    process.stderr.write(`bulwark: the breaker answered ${answer.status}: ${why}${field}\n`);
+    return 1;
+  }
+  process.stdout.write(json ? `${JSON.stringify(answer.body)}\n` : `${out(answer)}\n`);
+  return 0;
+}

@@ -1,6 +1,6 @@
 import { UsageError } from '../../libs/errors';
 import { parse } from './args';
-import { breakerUrl, callBreaker, operatorToken, type BreakerAnswer } from './breaker-api';
+import { callBreaker, operatorToken, printAnswer, reachBreaker, type BreakerAnswer } from './breaker-api';
 
 /**
  * `bulwark status|halt|resume`: an operator's commands against a running breaker, so nobody at 3 a.m. has to
@@ -20,15 +20,13 @@ BULWARK_TOKEN_FILE or BULWARK_TOKEN (an operator token with the halt or resume r
 
 exit codes: 0 done (status: answered), 1 refused or the breaker unreachable, 2 bad usage`;
 
-type Out = (answer: BreakerAnswer) => string;
-
 export async function status(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { asset: { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) return help();
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const query = values.asset === undefined ? '' : `?asset=${encodeURIComponent(values.asset)}`;
-  const answer = await reach(() => callBreaker('GET', `/v1/withdrawals/status${query}`));
-  return print(answer, values.json === true, (a) => {
+  const answer = await reachBreaker(() => callBreaker('GET', `/v1/withdrawals/status${query}`));
+  return printAnswer(answer, values.json === true, (a) => {
     const b = a.body;
     const what = values.asset === undefined ? 'withdrawals' : `${values.asset} withdrawals`;
     const verdict = b.allowed === true ? 'ALLOWED' : 'NOT ALLOWED';
@@ -62,7 +60,11 @@ export function resume(argv: string[]): Promise<number> {
   });
 }
 
-async function change(action: 'halt' | 'resume', argv: string[], out: Out): Promise<number> {
+async function change(
+  action: 'halt' | 'resume',
+  argv: string[],
+  out: (answer: BreakerAnswer) => string,
+): Promise<number> {
   const { values, positionals } = parse(argv, { reason: { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) return help();
   if (positionals.length !== 1)
@@ -73,31 +75,8 @@ async function change(action: 'halt' | 'resume', argv: string[], out: Out): Prom
     throw new UsageError(`--reason is required: say why you ${action}`);
   const token = operatorToken(action);
   const body = { scope: positionals[0], reason: values.reason };
-  const answer = await reach(() => callBreaker('POST', `/v1/breaker/${action}`, { token, body }));
-  return print(answer, values.json === true, out);
-}
-
-async function reach(call: () => Promise<BreakerAnswer>): Promise<BreakerAnswer> {
-  try {
-    return await call();
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new Error(`cannot reach the breaker at ${breakerUrl()} (${cause}); check BULWARK_BREAKER_URL`);
-  }
-}
-
-/** Prints a 2xx answer (text or JSON) and returns 0; any other answer is one line on stderr and 1. */
-function print(answer: BreakerAnswer, json: boolean, out: Out): number {
-  if (answer.status < 200 || answer.status > 299) {
-    const b = answer.body;
-    const why =
-      typeof b.error === 'string' ? b.error : typeof b.text === 'string' ? b.text.slice(0, 200) : '';
-    const field = typeof b.field === 'string' ? ` (field ${b.field})` : '';
-    process.stderr.write(`bulwark: the breaker answered ${answer.status}: ${why}${field}\n`);
-    return 1;
-  }
-  process.stdout.write(json ? `${JSON.stringify(answer.body)}\n` : `${out(answer)}\n`);
-  return 0;
+  const answer = await reachBreaker(() => callBreaker('POST', `/v1/breaker/${action}`, { token, body }));
+  return printAnswer(answer, values.json === true, out);
 }
 
 function help(): number {
