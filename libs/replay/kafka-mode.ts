@@ -140,36 +140,40 @@ export async function replayThroughKafka(
 
   const producer = kafka.producer();
   await call('connecting the producer', () => producer.connect());
-  /** Polls `cond` until it holds; Kafka errors are retried until they have lasted kafkaTimeoutMs. */
+  /**
+   * `fn` within the call bound, tried again every 500 ms while Kafka fails (a broker restarting), until the
+   * failures have lasted kafkaTimeoutMs: then one KafkaUnavailableError saying what it was doing.
+   */
+  const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    const failingSince = Date.now();
+    for (;;) {
+      try {
+        return await call(what, fn);
+      } catch (err) {
+        if (err instanceof KafkaUnavailableError) throw err;
+        if (Date.now() - failingSince >= kafkaMs)
+          throw new KafkaUnavailableError(
+            `Kafka kept failing for ${kafkaMs / 1000} s while ${what}: ${errorMessage(err)}`,
+          );
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  /** Polls `cond` until it holds; Kafka errors are retried as `retrying` says. */
   const until = async (
     deadline: number,
     what: string,
     cond: () => Promise<boolean> | boolean,
     pollMs = 200,
   ) => {
-    let failingSince: number | undefined;
     for (;;) {
       if (readerFailed !== undefined)
         throw new KafkaUnavailableError(
           `the consumer of flags stopped while waiting for ${what}: ${errorMessage(readerFailed)}`,
         );
-      let done = false;
-      try {
-        done = await call(`waiting for ${what}`, async () => cond());
-        failingSince = undefined;
-      } catch (err) {
-        failingSince ??= Date.now();
-        if (err instanceof KafkaUnavailableError || Date.now() - failingSince >= kafkaMs)
-          throw new KafkaUnavailableError(
-            err instanceof KafkaUnavailableError
-              ? err.message
-              : `Kafka kept failing for ${kafkaMs / 1000} s while waiting for ${what}: ${errorMessage(err)}`,
-          );
-      }
-      if (done) return;
+      if (await retrying(`waiting for ${what}`, async () => cond())) return;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      // Polls fast while things move; backs off while Kafka fails, so an outage is not a hot loop.
-      await new Promise((r) => setTimeout(r, failingSince === undefined ? pollMs : 500));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   };
   let out: OutRecord[] = [];
@@ -178,7 +182,8 @@ export async function replayThroughKafka(
   const timeoutMs = opts.timeoutMs ?? 300000;
   const send = async () => {
     const batch = out;
-    await call('publishing events', () => producer.send(batch));
+    // Events are identified by (userId, eventId): a batch sent again after a failure is deduplicated.
+    await retrying('publishing events', () => producer.send(batch));
     out = [];
     opts.progress?.update(counts.total, eventTime);
   };
