@@ -668,7 +668,7 @@ function checkOperator(operator: unknown): void {
     );
 }
 
-function defaultLabel(t: WindowTrigger): string {
+export function defaultLabel(t: WindowTrigger): string {
   if (t.kind === 'distinct-users') return 'distinct users flagged';
   if (t.kind === 'distinct-withdrawals') return 'distinct withdrawals flagged';
   return 'USD flagged';

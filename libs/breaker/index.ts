@@ -63,3 +63,4 @@ export {
   type WithdrawalStatus,
 } from './snapshot';
 export { firstCrossing, windowAdds, type Crossing, type WindowEntry } from './triggers';
+export { MemoryBreaker } from './memory-breaker';

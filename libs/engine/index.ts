@@ -8,3 +8,7 @@ export { partitionOfSource, sourcesAhead } from './alignment';
 export { EngineScriptError, ScriptCode } from './script-codes';
 export type { ApplyResult, Flag, SourcedEvent } from './types';
 export { StateEpoch, type EpochCheck, type EpochRecord, type EpochStatus } from './state-epoch';
+export { StreamEngine } from './stream-engine';
+export { MemoryWindowStore } from './store/memory-store';
+export type { PendingDecision, StoreCommit, UserState, WindowStore } from './store/window-store';
+export { EngineTestDriver } from './test-driver';

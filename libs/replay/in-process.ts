@@ -1,5 +1,14 @@
-import { Breaker, type BreakerChange, type BreakerConfig } from '../breaker';
-import { RuleEngine, type Flag, type InlineClose, type PendingRef, type SourcedEvent } from '../engine';
+import { Breaker, MemoryBreaker, type BreakerChange, type BreakerConfig } from '../breaker';
+import {
+  MemoryWindowStore,
+  RuleEngine,
+  StreamEngine,
+  type ApplyResult,
+  type Flag,
+  type InlineClose,
+  type PendingRef,
+  type SourcedEvent,
+} from '../engine';
 import { DEFAULT_EVENT_TIME_BOUNDS, eventTimeRange, parseEvent, type EventTimeBounds } from '../events';
 import { silentLogger, type Logger } from '../logger';
 import type { Redis } from '../redis';
@@ -11,8 +20,14 @@ import { emptyCounts, orderFlags, toReportFlag, type ReplayReport } from './repo
 import { ApprovalLedger } from './response';
 import type { ReplayProgress } from './progress';
 
+/** Where the replay keeps its windows (contract section 7): in this process, or in Redis. */
+export type ReplayStore = 'memory' | 'redis';
+
 export interface InProcessOptions {
-  redis: Redis;
+  /** Default `memory`. */
+  store?: ReplayStore;
+  /** Required with `store: 'redis'`. */
+  redis?: Redis;
   rules: RulesConfig;
   breaker: BreakerConfig;
   /**
@@ -35,7 +50,8 @@ export interface InProcessOptions {
 
 export interface InProcessResult {
   report: ReplayReport;
-  namespace: string;
+  /** The Redis namespace the replay used; null with the memory store. */
+  namespace: string | null;
   flags: Flag[];
   changes: BreakerChange[];
 }
@@ -43,9 +59,22 @@ export interface InProcessResult {
 /** The source name every in-process event carries: the file is one ordered stream. */
 const SOURCE = 'replay';
 
+/** What the replay needs of an engine and a breaker; the memory and the Redis ones both have it. */
+interface ReplayEngine {
+  applyBatch(
+    events: SourcedEvent[],
+    opts: { watermarkMs?: number; closes?: InlineClose[] },
+  ): Promise<ApplyResult>;
+  closeDue(watermarkMs: number): Promise<Flag[]>;
+  ackFlags(flags: Flag[]): Promise<void>;
+}
+interface ReplayBreaker {
+  onFlags(flags: Flag[]): Promise<BreakerChange[]>;
+}
+
 /**
- * Replays lines through the same RuleEngine and Breaker the services run, on Redis under a namespace of its
- * own. The file is one stream in arrival order: event time advances with the newest occurredAt seen, a pending
+ * Replays lines through the rules and breaker logic the services run: with the memory store (the default)
+ * on windows held in this process, with the Redis store on Redis under a namespace of its own. The file is one stream in arrival order: event time advances with the newest occurredAt seen, a pending
  * decision closes at the line where event time passes its due time (inside the batch's pipeline), and
  * everything still pending closes at the end.
  */
@@ -54,34 +83,36 @@ export async function replayInProcess(
   opts: InProcessOptions,
 ): Promise<InProcessResult> {
   const logger = opts.logger ?? silentLogger();
+  if ((opts.store ?? 'memory') === 'memory') {
+    const engine = new StreamEngine(new MemoryWindowStore(), opts.rules);
+    const breaker = new MemoryBreaker(opts.breaker, opts.wallClock);
+    return { ...(await run(lines, opts, engine, breaker)), namespace: null };
+  }
+  const redis = opts.redis;
+  if (!redis) throw new TypeError('replayInProcess: store redis needs a Redis client');
   const livePrefix = opts.livePrefix ?? 'bulwark';
-  const claim = await claimNamespace(opts.redis, opts.namespace ?? randomNamespace(livePrefix), livePrefix);
+  const claim = await claimNamespace(redis, opts.namespace ?? randomNamespace(livePrefix), livePrefix);
   const { namespace } = claim;
-  let result: InProcessResult;
+  let result: Omit<InProcessResult, 'namespace'>;
   try {
-    result = await run(lines, opts, namespace, logger);
+    const engine = await RuleEngine.create({ redis, prefix: namespace, rules: opts.rules, logger });
+    const breaker = await Breaker.create({ redis, prefix: namespace, config: opts.breaker, logger });
+    result = await run(lines, opts, engine, breaker);
   } catch (err) {
     // The run's own error says what failed (Redis gone, say); a clean-up failing after it must not hide it.
     await claim.release({ keep: opts.keep ?? false }).catch(() => undefined);
     throw err;
   }
   await claim.release({ keep: opts.keep ?? false });
-  return result;
+  return { ...result, namespace };
 }
 
 async function run(
   lines: AsyncIterable<string>,
   opts: InProcessOptions,
-  namespace: string,
-  logger: Logger,
-): Promise<InProcessResult> {
-  const engine = await RuleEngine.create({ redis: opts.redis, prefix: namespace, rules: opts.rules, logger });
-  const breaker = await Breaker.create({
-    redis: opts.redis,
-    prefix: namespace,
-    config: opts.breaker,
-    logger,
-  });
+  engine: ReplayEngine,
+  breaker: ReplayBreaker,
+): Promise<Omit<InProcessResult, 'namespace'>> {
   const pacer = new Pacer(opts.speed ?? Infinity);
   const paced = Number.isFinite(opts.speed ?? Infinity);
   const batchSize = opts.batchSize ?? 500;
@@ -209,5 +240,5 @@ async function run(
     breaker: reportChanges,
     response: ledger.response(reportFlags, reportChanges, opts.breaker),
   };
-  return { report, namespace, flags, changes };
+  return { report, flags, changes };
 }

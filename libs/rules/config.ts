@@ -3,6 +3,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { readYamlFile } from '../config/yaml';
 import { ConfigError, errorMessage } from '../errors';
+import { DEFAULTS } from './defaults';
+import { RULE_REGISTRY } from './registry';
+import { SEVERITIES, type Severity } from './rule-kind';
 import { sanctionsListsFor } from './sanctions';
 
 /**
@@ -12,104 +15,30 @@ import { sanctionsListsFor } from './sanctions';
  * resolved) and code after start-up only ever sees that. Every default is the contract's (section 5).
  */
 
-export const RULE_KINDS = [
-  'mfa-missing',
-  'new-address-cooldown',
-  'mfa-reset-withdrawal',
-  'new-device-withdrawal',
-  'velocity',
-  'sanctioned-destination',
-] as const;
-export type RuleKind = (typeof RULE_KINDS)[number];
+/** Every rule kind, in the contract's order (section 5): the registry's names. */
+export type RuleKind = keyof typeof RULE_REGISTRY;
+export const RULE_KINDS = Object.keys(RULE_REGISTRY) as RuleKind[];
 
-export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-
-/** The contract's defaults, in one place; `config/rules.default.yaml` spells out the same numbers. */
-export const DEFAULTS = {
-  graceMs: 30_000,
-  idleTimeoutMs: 10_000,
-  dedupHorizonMs: 2 * DAY,
-  maxSkewMs: 6 * HOUR,
-  mfaLookbackMs: 10 * MINUTE,
-  cooldownMs: DAY,
-  mfaChangeWindowMs: DAY,
-  deviceUnseenMs: 90 * DAY,
-  loginWithinMs: 30 * MINUTE,
-  velocityWindowMs: HOUR,
-  velocityMaxCount: 5,
-  velocityMaxUsd: 100_000,
-} as const;
-
-const DEFAULT_SEVERITY: Record<RuleKind, Severity> = {
-  'mfa-missing': 'critical',
-  'new-address-cooldown': 'high',
-  'mfa-reset-withdrawal': 'high',
-  'new-device-withdrawal': 'medium',
-  velocity: 'medium',
-  'sanctioned-destination': 'critical',
-};
+export { SEVERITIES, type Severity } from './rule-kind';
+export { DEFAULTS } from './defaults';
 
 /** The environment variable naming the sanctions lists folder when a rule does not. */
 export const SANCTIONS_DIR_ENV = 'BULWARK_SANCTIONS_DIR';
 
-const POSITIVE = 'expected a positive number';
-const positiveMs = (def: number) => z.number({ error: POSITIVE }).positive({ error: POSITIVE }).default(def);
+const positiveMs = (def: number) =>
+  z
+    .number({ error: 'expected a positive number' })
+    .positive({ error: 'expected a positive number' })
+    .default(def);
 const nonNegativeMs = (def: number) =>
   z.number({ error: 'expected a number >= 0' }).min(0, { error: 'expected a number >= 0' }).default(def);
 
-const paramSchemas = {
-  'mfa-missing': z.strictObject({ lookbackMs: positiveMs(DEFAULTS.mfaLookbackMs) }),
-  'new-address-cooldown': z.strictObject({ cooldownMs: positiveMs(DEFAULTS.cooldownMs) }),
-  'mfa-reset-withdrawal': z.strictObject({ windowMs: positiveMs(DEFAULTS.mfaChangeWindowMs) }),
-  'new-device-withdrawal': z.strictObject({
-    unseenMs: positiveMs(DEFAULTS.deviceUnseenMs),
-    loginWithinMs: positiveMs(DEFAULTS.loginWithinMs),
-  }),
-  velocity: z
-    .strictObject({
-      windowMs: positiveMs(DEFAULTS.velocityWindowMs),
-      /** Flags when more than this many withdrawals were approved in the window; null: no count limit. */
-      maxCount: z
-        .number({ error: 'expected a whole number >= 0, or null for no count limit' })
-        .int({ error: 'expected a whole number >= 0, or null for no count limit' })
-        .min(0, { error: 'expected a whole number >= 0, or null for no count limit' })
-        .nullable()
-        .default(DEFAULTS.velocityMaxCount),
-      /** Flags when the window's approved amountUsd sums to more than this; null: no USD limit. */
-      maxUsd: z
-        .number({ error: 'expected a number >= 0, or null for no USD limit' })
-        .min(0, { error: 'expected a number >= 0, or null for no USD limit' })
-        .nullable()
-        .default(DEFAULTS.velocityMaxUsd),
-    })
-    .refine((p) => p.maxCount !== null || p.maxUsd !== null, {
-      error: 'maxCount and maxUsd cannot both be null: the rule would never flag',
-    }),
-  'sanctioned-destination': z.strictObject({
-    /** Folder of sanctioned_addresses_<TICKER>.txt; relative paths resolve against the config file. */
-    listsDir: z
-      .string({ error: 'expected a directory path' })
-      .min(1, { error: 'expected a directory path' })
-      .optional(),
-  }),
-} satisfies Record<RuleKind, z.ZodType>;
-
-type ParamsOf<K extends RuleKind> = z.output<(typeof paramSchemas)[K]>;
+type Definition<K extends RuleKind> = (typeof RULE_REGISTRY)[K];
+type ParamsOf<K extends RuleKind> = z.output<Definition<K>['params']>;
+type CompiledParamsOf<K extends RuleKind> = Parameters<Definition<K>['compile']>[0]['params'];
 
 /** The compiled parameters of each kind (sanctions: the folder resolved to an absolute path). */
-export interface RuleParams {
-  'mfa-missing': ParamsOf<'mfa-missing'>;
-  'new-address-cooldown': ParamsOf<'new-address-cooldown'>;
-  'mfa-reset-withdrawal': ParamsOf<'mfa-reset-withdrawal'>;
-  'new-device-withdrawal': ParamsOf<'new-device-withdrawal'>;
-  velocity: ParamsOf<'velocity'>;
-  'sanctioned-destination': { listsDir: string };
-}
+export type RuleParams = { [K in RuleKind]: CompiledParamsOf<K> };
 
 /** One rule instance; `kind` narrows `params`. */
 export type RuleInstance = {
@@ -147,7 +76,9 @@ const ruleSchema = z.strictObject({
     .string({ error: 'expected a rule id (1-64 of A-Z a-z 0-9 . _ -, no colon)' })
     .regex(RULE_ID, { error: 'expected a rule id (1-64 of A-Z a-z 0-9 . _ -, no colon)' })
     .optional(),
-  kind: z.enum(RULE_KINDS, { error: `expected one of ${RULE_KINDS.join(', ')}` }),
+  kind: z.enum(RULE_KINDS as [RuleKind, ...RuleKind[]], {
+    error: `expected one of ${RULE_KINDS.join(', ')}`,
+  }),
   severity: z.enum(SEVERITIES, { error: `expected one of ${SEVERITIES.join(', ')}` }).optional(),
   enabled: z.boolean({ error: 'expected true or false' }).default(true),
   params: z.unknown().optional(),
@@ -267,7 +198,7 @@ export function parseRulesConfig(raw: unknown, opts: ParseOptions = {}): RulesCo
       // Name a typo in the params too, where the kind is known.
       const { kind, params } = (entry ?? {}) as { kind?: unknown; params?: unknown };
       const schema = (RULE_KINDS as readonly unknown[]).includes(kind)
-        ? paramSchemas[kind as RuleKind]
+        ? RULE_REGISTRY[kind as RuleKind].params
         : undefined;
       const p = schema?.safeParse(params ?? {});
       if (p && !p.success) lines.push(...issueLines(p.error, ['rules', i, 'params']));
@@ -281,12 +212,12 @@ export function parseRulesConfig(raw: unknown, opts: ParseOptions = {}): RulesCo
       return;
     }
     seen.set(id, i);
-    const params = paramSchemas[kind].safeParse(base.data.params ?? {});
+    const params = RULE_REGISTRY[kind].params.safeParse(base.data.params ?? {});
     if (!params.success) {
       lines.push(...issueLines(params.error, ['rules', i, 'params']));
       return;
     }
-    const severity = base.data.severity ?? DEFAULT_SEVERITY[kind];
+    const severity = base.data.severity ?? RULE_REGISTRY[kind].severity;
     const common = { id, severity, enabled: base.data.enabled };
     if (kind === 'sanctioned-destination') {
       const field = `rules[${i}].params.listsDir`;

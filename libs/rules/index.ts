@@ -3,3 +3,7 @@ export * from './config';
 export * from './address';
 export * from './sanctions';
 export * from './second-factor';
+export * from './facts';
+export * from './rule-kind';
+export { RULE_REGISTRY } from './registry';
+export { compileRules, type CompiledRules } from './compile';

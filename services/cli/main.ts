@@ -103,14 +103,9 @@ async function replay(argv: string[]): Promise<number> {
   const mode = values.mode ?? 'in-process';
   if (mode !== 'in-process' && mode !== 'kafka')
     throw new UsageError(`--mode must be in-process or kafka, got ${JSON.stringify(mode)}`);
-  const store = values.store ?? 'redis';
+  const store = values.store ?? 'memory';
   if (store !== 'memory' && store !== 'redis')
     throw new UsageError(`--store must be memory or redis, got ${JSON.stringify(store)}`);
-  // The windows live in Redis Lua scripts today; an in-memory store comes with the engine redesign.
-  if (store === 'memory')
-    throw new UsageError(
-      '--store memory is not implemented yet: the rules run as Redis scripts; use --store redis (the default until then)',
-    );
   if (mode === 'kafka' && values.store !== undefined)
     throw new UsageError('--store only applies to --mode in-process (kafka mode uses the running services)');
   let speed: number;
@@ -123,6 +118,8 @@ async function replay(argv: string[]): Promise<number> {
   if (mode === 'in-process')
     refuseOptions(values, ['settle-ms', 'timeout-ms', 'slice', 'live'], 'only applies to --mode kafka');
   else refuseOptions(values, ['keep', 'namespace'], 'only applies to --mode in-process');
+  if (mode === 'in-process' && store === 'memory')
+    refuseOptions(values, ['keep', 'namespace'], 'only applies to --store redis');
   if (Number.isFinite(speed)) refuseOptions(values, ['slice'], 'only applies at --speed max');
   if (values.namespace !== undefined && !/^[A-Za-z0-9_.:-]{1,64}$/.test(values.namespace))
     throw new UsageError('--namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -');
@@ -138,10 +135,11 @@ async function replay(argv: string[]): Promise<number> {
     if (problem) throw new ConfigError(`--namespace ${values.namespace} ${problem}`);
     const config = loadReplayConfig(values.config);
     const { stream: input, position } = await openLogAt(positionals[0]!);
-    const redis = await connectRedis(env);
+    const redis = store === 'redis' ? await connectRedis(env) : undefined;
     try {
       const result = await replayInProcess(readLines(input), {
-        redis,
+        store,
+        ...(redis ? { redis } : {}),
         rules: config.rules,
         breaker: config.breaker,
         speed,
@@ -154,7 +152,7 @@ async function replay(argv: string[]): Promise<number> {
       await writeReport(result.report, values.report);
       if (!values.quiet) process.stderr.write(replaySummary(result.report));
     } finally {
-      redis.disconnect();
+      redis?.disconnect();
     }
     return 0;
   }
@@ -221,29 +219,14 @@ async function backtest(argv: string[]): Promise<number> {
   const file = positionals[0]!;
   if (file === '-') throw new UsageError('backtest reads FILE twice: give a file, not standard input');
   checkWritable('report', values.report);
-  const env = loadConfig(inProcessEnvSchema);
   const [a, b] = [loadReplayConfig(configs[0]), loadReplayConfig(configs[1])];
   await openLog(file).then((s) => s.destroy()); // fail early on a missing file
-  const redis = await connectRedis(env);
-  try {
-    const runA = await replayInProcess(readLines(await openLog(file)), {
-      redis,
-      rules: a.rules,
-      breaker: a.breaker,
-      livePrefix: env.BULWARK_KEY_PREFIX,
-    });
-    const runB = await replayInProcess(readLines(await openLog(file)), {
-      redis,
-      rules: b.rules,
-      breaker: b.breaker,
-      livePrefix: env.BULWARK_KEY_PREFIX,
-    });
-    const diff = diffFlags(configs[0]!, runA, configs[1]!, runB);
-    await writeReport(diff, values.report);
-    if (!values.quiet) process.stderr.write(backtestSummary(diff));
-  } finally {
-    redis.disconnect();
-  }
+  // Both runs on the memory store: a backtest needs no Redis.
+  const runA = await replayInProcess(readLines(await openLog(file)), { rules: a.rules, breaker: a.breaker });
+  const runB = await replayInProcess(readLines(await openLog(file)), { rules: b.rules, breaker: b.breaker });
+  const diff = diffFlags(configs[0]!, runA, configs[1]!, runB);
+  await writeReport(diff, values.report);
+  if (!values.quiet) process.stderr.write(backtestSummary(diff));
   return 0;
 }
 

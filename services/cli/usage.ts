@@ -20,21 +20,21 @@ commands:
   resume SCOPE     approve resuming a scope; the second distinct operator's approval resumes it
 
 Run 'bulwark <command> --help' for a command's options.`,
-  replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--store redis] [--speed max|N] [--config FILE]
+  replay: `usage: bulwark replay FILE [--mode in-process|kafka] [--store memory|redis] [--speed max|N] [--config FILE]
                       [--report FILE] [--keep] [--namespace NAME] [--settle-ms N] [--timeout-ms N] [--slice N]
                       [--live] [--quiet]
 
   FILE              one event per line (JSON, contract section 2) in arrival order; '-' reads standard input;
                     gzip files are read directly
-  --mode            in-process (default): the rules and breaker run here, on Redis, under a namespace of
-                    their own; kafka: publish to the topics and let the running services do the work
-  --store           in-process: redis (default), windows in Redis under the replay's own namespace; memory
-                    is refused until the engine redesign brings an in-memory store
+  --mode            in-process (default): the rules and breaker run here; kafka: publish to the topics and
+                    let the running services do the work
+  --store           in-process: memory (default), windows held in this process (no Redis needed); redis,
+                    windows in Redis under the replay's own namespace; both give the same report
   --speed           max (default) does not pace; N paces by event time N times faster than real time
   --config FILE     rules configuration (YAML or JSON), optionally with a 'breaker:' section of triggers
   --report FILE     write the JSON report there (default: standard output)
-  --keep            in-process: keep the replay's Redis namespace instead of deleting it
-  --namespace NAME  in-process: Redis key prefix to use (default: a fresh random one); refused when it
+  --keep            --store redis: keep the replay's Redis namespace instead of deleting it
+  --namespace NAME  --store redis: Redis key prefix to use (default: a fresh random one); refused when it
                     already holds keys or overlaps the live BULWARK_KEY_PREFIX; only NAME:* is deleted
   --settle-ms N     kafka: quiet time before the report is written (default 2000)
   --timeout-ms N    kafka: give up waiting for the services after N ms (default 300000)

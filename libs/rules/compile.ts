@@ -1,0 +1,63 @@
+import type { RuleInstance, RulesConfig } from './config';
+import { CROSS_STREAM_FACTS, FACT_KINDS, type FactKind, type FactNeeds, type FactRetention } from './facts';
+import { RULE_REGISTRY } from './registry';
+import type { CompiledRule, RuleKindDefinition } from './rule-kind';
+
+/**
+ * The enabled rules of a config, compiled once at start-up: the decisions, and how long each kind of fact
+ * must be kept for them. Whoever keeps the facts (a window store) reads the retention from here.
+ */
+export interface CompiledRules {
+  graceMs: number;
+  dedupHorizonMs: number;
+  /** Every enabled rule, in file order. */
+  rules: CompiledRule[];
+  /** The rules with a decision after the grace period: an approval waits only when there is one. */
+  deferred: CompiledRule[];
+  /**
+   * How long each fact kind is kept (event time): the longest reach of any rule reading it, plus grace, plus
+   * `maxSkewMs` for facts read across streams; 0 for facts no rule reads (they are not kept at all).
+   */
+  retention: FactRetention;
+  needs: FactNeeds;
+}
+
+// The registry's entries differ in their params type; one place takes them as the shape they all share.
+const definitionOf = (rule: RuleInstance) =>
+  RULE_REGISTRY[rule.kind] as unknown as RuleKindDefinition<unknown, RuleInstance['params']>;
+
+export function compileRules(config: RulesConfig): CompiledRules {
+  const enabled = config.rules.filter((r) => r.enabled);
+  const reach: Record<FactKind, number> = {
+    whitelist: 0,
+    velocity: 0,
+    mfaPassed: 0,
+    mfaChanges: 0,
+    sessions: 0,
+    devices: 0,
+  };
+  const read = new Set<FactKind>();
+  const rules: CompiledRule[] = [];
+  for (const rule of enabled) {
+    const def = definitionOf(rule);
+    for (const [kind, ms] of Object.entries(def.reads(rule.params)) as [FactKind, number][]) {
+      read.add(kind);
+      reach[kind] = Math.max(reach[kind], ms);
+    }
+    rules.push(def.compile(rule));
+  }
+  const retention = {} as FactRetention;
+  for (const kind of FACT_KINDS) {
+    retention[kind] = read.has(kind)
+      ? reach[kind] + config.graceMs + (CROSS_STREAM_FACTS.has(kind) ? config.maxSkewMs : 0)
+      : 0;
+  }
+  return {
+    graceMs: config.graceMs,
+    dedupHorizonMs: config.dedupHorizonMs,
+    rules,
+    deferred: rules.filter((r) => r.afterGrace !== undefined),
+    retention,
+    needs: read,
+  };
+}
