@@ -18,7 +18,7 @@ describe('replay safety', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-safety-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const replay = (args: string[], env: Record<string, string> = {}) =>
-    runNode(CLI, ['replay', LOG, ...args], { BULWARK_REDIS_URL: REDIS_URL, ...env });
+    runNode(CLI, ['replay', LOG, '--store', 'redis', ...args], { BULWARK_REDIS_URL: REDIS_URL, ...env });
 
   it('refuses the live prefix as a namespace, and one that contains it, and leaves live keys alone', async () => {
     const live = fresh('live');

@@ -34,6 +34,7 @@ describe('replay', () => {
   async function inProcess(file: string, opts: { speed?: number; config?: string } = {}) {
     const config = loadReplayConfig(opts.config);
     const result = await replayInProcess(readLines(await openLog(file)), {
+      store: 'redis',
       redis,
       rules: config.rules,
       breaker: config.breaker,
@@ -197,8 +198,8 @@ describe('replay', () => {
         ['replay', log, '--live'],
         ['replay', log, '--mode', 'kafka', '--keep'],
         ['replay', log, '--store', 'disk'],
-        // Not yet: an in-memory store comes with the engine redesign; refused, not silently run on Redis.
-        ['replay', log, '--store', 'memory'],
+        ['replay', log, '--namespace', 'mine'],
+        ['replay', log, '--store', 'memory', '--keep'],
         ['replay', log, '--mode', 'kafka', '--store', 'redis'],
         ['replay', log, '--mode', 'kafka', '--speed', '10', '--slice', '5'],
         ['replay', log, '--mode', 'kafka', '--slice', '99999999999999999999'],
@@ -235,13 +236,15 @@ describe('replay', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('--store redis is the store an in-process replay runs on: the same report as without it', () => {
-      const log = path.join(FIXTURES, 'basic.jsonl');
+    it('--store memory (the default) and --store redis give byte-identical reports', () => {
+      const log = path.join(FIXTURES, 'late-mfa.jsonl');
       const plain = cli('replay', log);
+      const memory = cli('replay', log, '--store', 'memory');
       const redisStore = cli('replay', log, '--store', 'redis');
-      expect(plain.status).toBe(0);
-      expect(redisStore.status).toBe(0);
-      expect(JSON.parse(redisStore.stdout)).toEqual(JSON.parse(plain.stdout));
+      expect([plain.status, memory.status, redisStore.status]).toEqual([0, 0, 0]);
+      expect(JSON.parse(plain.stdout)).toMatchObject({ events: { total: expect.any(Number) as number } });
+      expect(memory.stdout).toBe(plain.stdout);
+      expect(redisStore.stdout).toBe(plain.stdout);
     });
 
     it('says what happened on stderr after a replay and a backtest (per rule, halts, value), and --quiet does not', () => {

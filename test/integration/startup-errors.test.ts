@@ -164,7 +164,7 @@ describe('an unreachable broker or Redis', () => {
       const log = path.join(dir, 'day.jsonl');
       const sim = await runNode(CLI, ['simulate', '--users', '100', '--duration', '1d', '--out', log], {});
       expect(sim.status).toBe(0);
-      const run = runNode(CLI, ['replay', log, '--speed', '3600', '--namespace', ns], {
+      const run = runNode(CLI, ['replay', log, '--store', 'redis', '--speed', '3600', '--namespace', ns], {
         BULWARK_REDIS_URL: `redis://127.0.0.1:${port}`,
         BULWARK_KEY_PREFIX: fresh('live'),
       });

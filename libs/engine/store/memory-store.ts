@@ -53,13 +53,14 @@ export class MemoryWindowStore implements WindowStore {
   }
 
   commitNow(commit: StoreCommit): void {
-    for (const ref of commit.pendingSettled) this.inIndex.delete(key(ref));
     for (const { ref, dueMs } of commit.pendingAdded) {
       const k = key(ref);
       if (this.inIndex.has(k)) continue;
       this.inIndex.add(k);
       this.index.push({ t: dueMs, seq: this.seq++, ref });
     }
+    // After the additions: a batch may add a decision and settle it inline.
+    for (const ref of commit.pendingSettled) this.inIndex.delete(key(ref));
   }
 
   async due(watermarkMs: number, limit: number): Promise<PendingRef[]> {

@@ -47,7 +47,9 @@ export function overVelocity(approval: ApprovalView, facts: UserFacts, p: Params
     windowMs: p.windowMs,
     windowStartMs: t - p.windowMs,
     count,
-    sumUsd: sum,
+    // The decision uses the exact float sum; the evidence shows it without float noise (100000.01, not
+    // 100000.01000000001).
+    sumUsd: Number(sum.toPrecision(14)),
     maxCount: p.maxCount,
     maxUsd: p.maxUsd,
     exceeded: overCount && overUsd ? 'count+usd' : overCount ? 'count' : 'usd',
