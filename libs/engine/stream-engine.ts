@@ -1,3 +1,4 @@
+import { StateStoreError } from '../errors';
 import type { BulwarkEvent, WithdrawalApproved } from '../events';
 import {
   addFacts,
@@ -22,6 +23,14 @@ import type { ApplyResult, Flag, SourcedEvent } from './types';
 const TRIM_EVERY = 4;
 /** Pending decisions read from the index per page. */
 const PAGE = 1000;
+/** Attempts at a batch whose users other engines keep changing, before it fails (and is redelivered). */
+const MAX_ATTEMPTS = 20;
+
+const refOf = (e: WithdrawalApproved): PendingRef => ({
+  userId: e.userId,
+  eventId: e.eventId,
+  withdrawalId: e.withdrawalId,
+});
 
 export interface ApplyOptions {
   /** The newest watermark the caller knows: facts are never trimmed past it. */
@@ -62,32 +71,32 @@ export class StreamEngine {
 
   async applyBatch(events: readonly SourcedEvent[], opts: ApplyOptions = {}): Promise<ApplyResult> {
     const closes = [...(opts.closes ?? [])].sort((a, b) => a.before - b.before);
-    const ids = new Set<string>();
-    for (const { event } of events) ids.add(event.userId);
-    for (const c of closes) for (const r of c.refs) ids.add(r.userId);
-    if (ids.size === 0) return { flags: [], outcomes: [] };
-    const users = await this.store.load([...ids]);
-    const changes = new BatchChanges();
-    const flags = new Map<string, Flag>();
     const outcomes = new Array<'applied' | 'duplicate'>(events.length);
-    const take = (raised: Flag[]) => {
-      for (const f of raised) if (!flags.has(f.flagId)) flags.set(f.flagId, f);
-    };
-    let c = 0;
-    const closeUpTo = (i: number) => {
-      for (; c < closes.length && closes[c]!.before <= i; c++)
-        take(this.closeRefs(closes[c]!, users, changes));
-    };
-    for (let i = 0; i < events.length; i++) {
-      closeUpTo(i);
-      const event = events[i]!.event;
-      const user = users.get(event.userId)!;
-      changes.touched.set(user.userId, user);
-      outcomes[i] = this.apply(event, user, opts.watermarkMs, changes, take);
-    }
-    closeUpTo(Infinity);
-    await this.store.commit(changes);
-    return { flags: [...flags.values()], outcomes };
+    const flags = await this.retrying(
+      () => {
+        const ids = new Set<string>();
+        for (const { event } of events) ids.add(event.userId);
+        for (const c of closes) for (const r of c.refs) ids.add(r.userId);
+        return ids;
+      },
+      (users, changes, raised) => {
+        let c = 0;
+        const closeUpTo = (i: number) => {
+          for (; c < closes.length && closes[c]!.before <= i; c++)
+            raised.push(...this.closeRefs(closes[c]!, users, changes));
+        };
+        for (let i = 0; i < events.length; i++) {
+          closeUpTo(i);
+          const event = events[i]!.event;
+          const user = users.get(event.userId);
+          if (!user) continue; // decided in an earlier attempt
+          changes.touched.set(user.userId, user);
+          outcomes[i] = this.apply(event, user, opts.watermarkMs, changes, raised);
+        }
+        closeUpTo(Infinity);
+      },
+    );
+    return { flags, outcomes };
   }
 
   /** Decides every pending decision due at or before `watermarkMs`. */
@@ -97,10 +106,13 @@ export class StreamEngine {
     for (;;) {
       const refs = await this.store.due(watermarkMs, PAGE);
       if (refs.length === 0) break;
-      const users = await this.store.load([...new Set(refs.map((r) => r.userId))]);
-      const changes = new BatchChanges();
-      out.push(...this.closeRefs({ before: 0, watermarkMs, refs }, users, changes));
-      await this.store.commit(changes);
+      const close = { before: 0, watermarkMs, refs };
+      out.push(
+        ...(await this.retrying(
+          () => new Set(refs.map((r) => r.userId)),
+          (users, changes, raised) => raised.push(...this.closeRefs(close, users, changes)),
+        )),
+      );
       if (refs.length < PAGE) break;
     }
     return out;
@@ -108,13 +120,43 @@ export class StreamEngine {
 
   async ackFlags(flags: readonly Flag[]): Promise<void> {
     if (flags.length === 0) return;
-    const users = await this.store.load([...new Set(flags.map((f) => f.userId))]);
-    const changes = new BatchChanges();
-    for (const f of flags) {
-      const u = users.get(f.userId)!;
-      if (u.unacked.delete(f.flagId)) changes.touched.set(u.userId, u);
+    await this.retrying(
+      () => new Set(flags.map((f) => f.userId)),
+      (users, changes) => {
+        for (const f of flags) {
+          const u = users.get(f.userId);
+          if (u?.unacked.delete(f.flagId)) changes.touched.set(u.userId, u);
+        }
+      },
+    );
+  }
+
+  /**
+   * Runs `work` on the users it names, loaded in one read, and commits its changes in one write. A user
+   * whose state another engine changed meanwhile is refused by the store: the work runs again for those
+   * users only, on their new state (users are independent, so the outcome is as if it ran once), and their
+   * flags from the refused attempt are dropped.
+   */
+  private async retrying(
+    userIds: () => Set<string>,
+    work: (users: Map<string, UserState>, changes: BatchChanges, raised: Flag[]) => void,
+  ): Promise<Flag[]> {
+    const flags = new Map<string, Flag>();
+    let ids = userIds();
+    for (let attempt = 1; ids.size > 0; attempt++) {
+      const users = await this.store.load([...ids]);
+      const changes = new BatchChanges();
+      const raised: Flag[] = [];
+      work(users, changes, raised);
+      const refused = new Set(await this.store.commit(changes));
+      for (const f of raised) if (!refused.has(f.userId) && !flags.has(f.flagId)) flags.set(f.flagId, f);
+      if (refused.size > 0 && attempt >= MAX_ATTEMPTS)
+        throw new StateStoreError(
+          `rule engine: ${refused.size} users changed by another engine on each of ${MAX_ATTEMPTS} attempts`,
+        );
+      ids = refused;
     }
-    await this.store.commit(changes);
+    return [...flags.values()];
   }
 
   /** Flags raised and never acked (a crash before they were produced), oldest first. */
@@ -139,22 +181,24 @@ export class StreamEngine {
     user: UserState,
     watermarkMs: number | undefined,
     changes: BatchChanges,
-    take: (flags: Flag[]) => void,
+    raised: Flag[],
   ): 'applied' | 'duplicate' {
     const t = event.occurredAtMs;
     if (user.events.has(event.eventId)) {
       // A redelivered approval hands back what it raised that nobody acked: a crash between deciding and
       // producing loses nothing.
+      // Its pending decision goes back into the index too: a crash may have kept it from getting there.
       if (event.type === 'withdrawal.approved') {
-        const again: Flag[] = [];
-        for (const f of user.unacked.values()) if (f.eventId === event.eventId) again.push(f);
-        take(again);
+        for (const f of user.unacked.values()) if (f.eventId === event.eventId) raised.push(f);
+        for (const p of user.pending)
+          if (p.approval.eventId === event.eventId)
+            changes.pendingAdded.push({ ref: refOf(p.approval), dueMs: p.dueMs });
       }
       return 'duplicate';
     }
     if (user.seen++ % TRIM_EVERY === 0) this.trim(user, t, watermarkMs);
     user.events.set(event.eventId, Math.floor(t / 1000));
-    if (event.type === 'withdrawal.approved') take(this.decideApproval(event, user, changes));
+    if (event.type === 'withdrawal.approved') raised.push(...this.decideApproval(event, user, changes));
     else addFacts(user.facts, event, this.rules.needs);
     return 'applied';
   }
@@ -180,30 +224,31 @@ export class StreamEngine {
     if (waiting.length > 0) {
       const dueMs = e.occurredAtMs + this.rules.graceMs;
       user.pending.push({ approval: e, dueMs, ruleIds: waiting });
-      changes.pendingAdded.push({
-        ref: { userId: e.userId, eventId: e.eventId, withdrawalId: e.withdrawalId },
-        dueMs,
-      });
+      changes.pendingAdded.push({ ref: refOf(e), dueMs });
     }
     return raised;
   }
 
-  /** Decides the named pending decisions of their users that are due at the close's watermark. */
+  /**
+   * Decides the named pending decisions that are due at the close's watermark, each user's in due order.
+   * A named decision its user no longer holds (decided elsewhere, or a stale index entry) is settled too.
+   */
   private closeRefs(close: InlineClose, users: Map<string, UserState>, changes: BatchChanges): Flag[] {
-    const wanted = new Map<string, Set<string>>();
+    const wanted = new Map<string, PendingRef[]>();
     for (const r of close.refs) {
-      let s = wanted.get(r.userId);
-      if (!s) wanted.set(r.userId, (s = new Set()));
-      s.add(r.eventId);
+      const list = wanted.get(r.userId);
+      if (list) list.push(r);
+      else wanted.set(r.userId, [r]);
     }
     const out: Flag[] = [];
     const ctx = { graceMs: this.rules.graceMs };
-    for (const [userId, eventIds] of wanted) {
-      const user = users.get(userId)!;
+    for (const [userId, refs] of wanted) {
+      const user = users.get(userId);
+      if (!user) continue; // decided in an earlier attempt
+      const eventIds = new Set(refs.map((r) => r.eventId));
       const decide = user.pending
         .filter((p) => p.dueMs <= close.watermarkMs && eventIds.has(p.approval.eventId))
         .sort((a, b) => a.dueMs - b.dueMs || (a.approval.eventId < b.approval.eventId ? -1 : 1));
-      if (decide.length === 0) continue;
       changes.touched.set(userId, user);
       for (const p of decide) {
         const view: ApprovalView = { event: p.approval, address: normaliseAddress(p.approval.address) };
@@ -215,14 +260,11 @@ export class StreamEngine {
             if (f) out.push(f);
           }
         }
-        changes.pendingSettled.push({
-          userId,
-          eventId: p.approval.eventId,
-          withdrawalId: p.approval.withdrawalId,
-        });
       }
       const settled = new Set(decide);
-      user.pending = user.pending.filter((p) => !settled.has(p));
+      if (settled.size > 0) user.pending = user.pending.filter((p) => !settled.has(p));
+      const still = new Set(user.pending.map((p) => p.approval.eventId));
+      for (const r of refs) if (!still.has(r.eventId)) changes.pendingSettled.push(r);
     }
     return out;
   }

@@ -18,7 +18,10 @@ describe('replay safety', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-safety-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const replay = (args: string[], env: Record<string, string> = {}) =>
-    runNode(CLI, ['replay', LOG, '--store', 'redis', ...args], { BULWARK_REDIS_URL: REDIS_URL, ...env });
+    runNode(CLI, ['replay', LOG, ...(args.includes('kafka') ? [] : ['--store', 'redis']), ...args], {
+      BULWARK_REDIS_URL: REDIS_URL,
+      ...env,
+    });
 
   it('refuses the live prefix as a namespace, and one that contains it, and leaves live keys alone', async () => {
     const live = fresh('live');
@@ -42,7 +45,7 @@ describe('replay safety', () => {
     // An empty BULWARK_KEY_PREFIX is refused as the services refuse it.
     expect(r.status).toBe(2);
     expect(oneLine(r)).toMatch(/^bulwark: invalid configuration: BULWARK_KEY_PREFIX=""/);
-    const d = await runNode(CLI, ['replay', LOG, '--namespace', 'bulwark'], {
+    const d = await runNode(CLI, ['replay', LOG, '--store', 'redis', '--namespace', 'bulwark'], {
       BULWARK_REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
       BULWARK_KEY_PREFIX: undefined,
     });

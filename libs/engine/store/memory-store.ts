@@ -6,6 +6,7 @@ import type { StoreCommit, UserState, WindowStore } from './window-store';
 export function emptyUserState(userId: string): UserState {
   return {
     userId,
+    version: 0,
     events: new Map(),
     raised: new Map(),
     unacked: new Map(),
@@ -48,8 +49,10 @@ export class MemoryWindowStore implements WindowStore {
     return u;
   }
 
-  async commit(commit: StoreCommit): Promise<void> {
+  /** Never refuses a user: every engine on this store works on the same objects. */
+  async commit(commit: StoreCommit): Promise<string[]> {
     this.commitNow(commit);
+    return [];
   }
 
   commitNow(commit: StoreCommit): void {

@@ -15,6 +15,8 @@ export interface PendingDecision {
 /** Everything the engine keeps about one user: plain data, the same in every store. */
 export interface UserState {
   userId: string;
+  /** The store's version of this state when loaded (a commit is refused when it moved on meanwhile). */
+  version: number;
   /** eventId -> event time in whole seconds: a repeated (userId, eventId) is a duplicate. */
   events: Map<string, number>;
   /** flagId -> raisedAt (ms): each rule flags a withdrawal once. */
@@ -42,8 +44,11 @@ export interface StoreCommit {
 export interface WindowStore {
   /** The state of each user (empty for one never seen). */
   load(userIds: readonly string[]): Promise<Map<string, UserState>>;
-  /** Makes what a batch changed durable, atomically per user. */
-  commit(commit: StoreCommit): Promise<void>;
+  /**
+   * Makes what a batch changed durable, atomically per user. Returns the users it could not write because
+   * another engine changed their state since `load` (the caller decides them again on the new state).
+   */
+  commit(commit: StoreCommit): Promise<string[]>;
   /** Pending decisions due at or before `watermarkMs`, oldest first, at most `limit`. */
   due(watermarkMs: number, limit: number): Promise<PendingRef[]>;
   /** Users that hold unacked flags. */

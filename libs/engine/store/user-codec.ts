@@ -1,0 +1,82 @@
+import type { WithdrawalApproved } from '../../events';
+import { emptyFacts, type MfaChangeFact } from '../../rules';
+import type { Flag } from '../types';
+import type { UserState } from './window-store';
+
+/**
+ * One user's state as one compact JSON text, for a store that keeps it outside the process. Positional
+ * arrays rather than objects: keys would be repeated on every fact of every user. Event times of the
+ * dedup set are whole seconds relative to the newest one (short numbers).
+ *
+ *   [1, [newestSecond, id, age, id, age, ...], [[flagId, raisedAtMs]...], [Flag...],
+ *    [[approval, dueMs, [ruleId...]]...],
+ *    [[address, ms]...], [[ms, usd, withdrawalId]...], [[ms, factor, sessionId]...],
+ *    [[ms, 'r'|'e', factor]...], [[sessionId, ms, deviceId, seenBeforeMs|null]...], [[deviceId, ms]...]]
+ */
+const FORMAT = 1;
+
+export function encodeUser(u: UserState): string {
+  let newest = 0;
+  for (const s of u.events.values()) if (s > newest) newest = s;
+  const events: (string | number)[] = [newest];
+  for (const [id, s] of u.events) events.push(id, newest - s);
+  const f = u.facts;
+  return JSON.stringify([
+    FORMAT,
+    events,
+    [...u.raised],
+    [...u.unacked.values()],
+    u.pending.map((p) => [p.approval, p.dueMs, p.ruleIds]),
+    [...f.whitelist],
+    f.velocity.map((v) => [v.atMs, v.amountUsd, v.withdrawalId]),
+    f.mfaPassed.map((m) => [m.atMs, m.factor, m.sessionId]),
+    f.mfaChanges.map((c) => [c.atMs, c.change === 'reset' ? 'r' : 'e', c.factor]),
+    [...f.sessions].map(([s, l]) => [s, l.atMs, l.deviceId, l.deviceSeenBeforeMs]),
+    [...f.devices],
+  ]);
+}
+
+type Encoded = [
+  number,
+  (string | number)[],
+  [string, number][],
+  Flag[],
+  [WithdrawalApproved, number, string[]][],
+  [string, number][],
+  [number, number, string][],
+  [number, string, string][],
+  [number, string, string][],
+  [string, number, string, number | null][],
+  [string, number][],
+];
+
+/** The state encoded by `encodeUser`; throws on text of another format (the caller names the key). */
+export function decodeUser(userId: string, text: string, version: number): UserState {
+  const d = JSON.parse(text) as Encoded;
+  if (!Array.isArray(d) || d[0] !== FORMAT) throw new Error(`unknown user state format ${String(d?.[0])}`);
+  const [, ev, raised, unacked, pending, wl, vel, mfa, changes, sessions, devices] = d;
+  const events = new Map<string, number>();
+  const newest = ev[0] as number;
+  for (let i = 1; i < ev.length; i += 2) events.set(ev[i] as string, newest - (ev[i + 1] as number));
+  const facts = emptyFacts();
+  facts.whitelist = new Map(wl);
+  facts.velocity = vel.map(([atMs, amountUsd, withdrawalId]) => ({ atMs, amountUsd, withdrawalId }));
+  facts.mfaPassed = mfa.map(([atMs, factor, sessionId]) => ({ atMs, factor, sessionId }));
+  facts.mfaChanges = changes.map(
+    ([atMs, c, factor]): MfaChangeFact => ({ atMs, change: c === 'r' ? 'reset' : 'enrolled', factor }),
+  );
+  facts.sessions = new Map(
+    sessions.map(([s, atMs, deviceId, deviceSeenBeforeMs]) => [s, { atMs, deviceId, deviceSeenBeforeMs }]),
+  );
+  facts.devices = new Map(devices);
+  return {
+    userId,
+    version,
+    events,
+    raised: new Map(raised),
+    unacked: new Map(unacked.map((f) => [f.flagId, f])),
+    pending: pending.map(([approval, dueMs, ruleIds]) => ({ approval, dueMs, ruleIds })),
+    facts,
+    seen: 0,
+  };
+}
