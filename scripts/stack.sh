@@ -19,6 +19,7 @@ case "${1:-}" in
     # The secured test broker and TLS Redis, if a test left them running.
     "$ROOT/scripts/kafka-secure.sh" stop 2>/dev/null || true
     "$ROOT/scripts/redis-tls.sh" stop 2>/dev/null || true
+    "$ROOT/scripts/redis-cluster.sh" stop 2>/dev/null || true
     ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac

@@ -12,3 +12,4 @@ export { StreamEngine } from './stream-engine';
 export { MemoryWindowStore } from './store/memory-store';
 export type { PendingDecision, StoreCommit, UserState, WindowStore } from './store/window-store';
 export { EngineTestDriver } from './test-driver';
+export { RedisWindowStore, type RedisWindowStoreOptions } from './store/redis-store';

@@ -5,6 +5,7 @@ import {
   addVelocity,
   compileRules,
   normaliseAddress,
+  stateReachMs,
   trimFacts,
   type ApprovalView,
   type CompiledRule,
@@ -60,6 +61,8 @@ class BatchChanges implements StoreCommit {
 export class StreamEngine {
   private readonly rules: CompiledRules;
   private readonly byId: Map<string, CompiledRule>;
+  /** The operation running now: calls run one after another, in the order made. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: WindowStore,
@@ -69,7 +72,35 @@ export class StreamEngine {
     this.byId = new Map(this.rules.rules.map((r) => [r.id, r]));
   }
 
-  async applyBatch(events: readonly SourcedEvent[], opts: ApplyOptions = {}): Promise<ApplyResult> {
+  /**
+   * Runs `op` after every call made before it. Events must reach a user's state in stream order; with a
+   * remote store an overlapping call could read the state before the previous one wrote it, and the
+   * version check would then apply the earlier batch after the later one.
+   */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(op, op);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  applyBatch(events: readonly SourcedEvent[], opts: ApplyOptions = {}): Promise<ApplyResult> {
+    return this.serial(() => this.applyNow(events, opts));
+  }
+
+  closeDue(watermarkMs: number): Promise<Flag[]> {
+    return this.serial(() => this.closeDueNow(watermarkMs));
+  }
+
+  ackFlags(flags: readonly Flag[]): Promise<void> {
+    return this.serial(() => this.ackNow(flags));
+  }
+
+  /** Flags raised and never acked (a crash before they were produced), oldest first. */
+  unackedFlags(): Promise<Flag[]> {
+    return this.serial(() => this.unackedNow());
+  }
+
+  private async applyNow(events: readonly SourcedEvent[], opts: ApplyOptions): Promise<ApplyResult> {
     const closes = [...(opts.closes ?? [])].sort((a, b) => a.before - b.before);
     const outcomes = new Array<'applied' | 'duplicate'>(events.length);
     const flags = await this.retrying(
@@ -100,7 +131,7 @@ export class StreamEngine {
   }
 
   /** Decides every pending decision due at or before `watermarkMs`. */
-  async closeDue(watermarkMs: number): Promise<Flag[]> {
+  private async closeDueNow(watermarkMs: number): Promise<Flag[]> {
     if (!(watermarkMs > Number.NEGATIVE_INFINITY)) return [];
     const out: Flag[] = [];
     for (;;) {
@@ -118,7 +149,7 @@ export class StreamEngine {
     return out;
   }
 
-  async ackFlags(flags: readonly Flag[]): Promise<void> {
+  private async ackNow(flags: readonly Flag[]): Promise<void> {
     if (flags.length === 0) return;
     await this.retrying(
       () => new Set(flags.map((f) => f.userId)),
@@ -159,8 +190,7 @@ export class StreamEngine {
     return [...flags.values()];
   }
 
-  /** Flags raised and never acked (a crash before they were produced), oldest first. */
-  async unackedFlags(): Promise<Flag[]> {
+  private async unackedNow(): Promise<Flag[]> {
     const users = await this.store.load(await this.store.usersWithUnacked());
     const out: Flag[] = [];
     for (const u of users.values()) out.push(...u.unacked.values());
@@ -173,7 +203,7 @@ export class StreamEngine {
 
   /** How far back in event time the windows reach: the longest any enabled rule's facts are kept. */
   get lookbackMs(): number {
-    return Math.max(this.rules.dedupHorizonMs, ...Object.values(this.rules.retention));
+    return stateReachMs(this.rules);
   }
 
   private apply(

@@ -82,3 +82,23 @@ export function engineGlobalKeys(prefix: string): EngineGlobalKeys {
 export function stateEpochKey(prefix: string): string {
   return `${prefix}:epoch`;
 }
+
+/**
+ * STRING "<version>\n<state>": one user's whole window state in the Redis window store
+ * (libs/engine/store/redis-store.ts), under the user's hash tag.
+ */
+export function userStateKey(prefix: string, userId: string): string {
+  return `${prefix}:${userTag(userId)}:st`;
+}
+
+export interface WindowStoreIndexKeys {
+  /** ZSET "[userId, eventId, withdrawalId]" -> due ms: pending decisions, so closeDue finds their users. */
+  pending: string;
+  /** SET "[userId, flagId]": flags raised and not yet acked, so a restart hands them back. */
+  unacked: string;
+}
+
+/** The Redis window store's engine-wide index keys under `prefix` (one key each, so one slot each). */
+export function windowStoreIndexKeys(prefix: string): WindowStoreIndexKeys {
+  return { pending: `${prefix}:store:pending`, unacked: `${prefix}:store:unacked` };
+}

@@ -1,2 +1,3 @@
 export * from './client';
 export * from './scripts';
+export * from './by-node';

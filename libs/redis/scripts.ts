@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChainableCommander } from 'ioredis';
-import type { Redis } from './client';
+import type { RedisLike } from './by-node';
 
 /**
  * Lua scripts live as files, one per command, named `<camelName>-<numberOfKeys>.lua` (after BullMQ);
@@ -48,7 +48,7 @@ export class Scripts<Name extends string = string> {
   private readonly byName = new Map<string, ScriptDef>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisLike,
     dir: string,
   ) {
     for (const def of loadScriptDir(dir)) {

@@ -1,7 +1,7 @@
 import { Breaker, MemoryBreaker, type BreakerChange, type BreakerConfig } from '../breaker';
 import {
   MemoryWindowStore,
-  RuleEngine,
+  RedisWindowStore,
   StreamEngine,
   type ApplyResult,
   type Flag,
@@ -12,7 +12,7 @@ import {
 import { DEFAULT_EVENT_TIME_BOUNDS, eventTimeRange, parseEvent, type EventTimeBounds } from '../events';
 import { silentLogger, type Logger } from '../logger';
 import type { Redis } from '../redis';
-import type { RulesConfig } from '../rules';
+import { compileRules, stateReachMs, type RulesConfig } from '../rules';
 import { MinHeap } from '../simulate/heap';
 import { claimNamespace, randomNamespace } from './namespace';
 import { Pacer } from './pacer';
@@ -95,7 +95,8 @@ export async function replayInProcess(
   const { namespace } = claim;
   let result: Omit<InProcessResult, 'namespace'>;
   try {
-    const engine = await RuleEngine.create({ redis, prefix: namespace, rules: opts.rules, logger });
+    const ttlMs = stateReachMs(compileRules(opts.rules));
+    const engine = new StreamEngine(new RedisWindowStore({ redis, prefix: namespace, ttlMs }), opts.rules);
     const breaker = await Breaker.create({ redis, prefix: namespace, config: opts.breaker, logger });
     result = await run(lines, opts, engine, breaker);
   } catch (err) {

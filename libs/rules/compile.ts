@@ -61,3 +61,8 @@ export function compileRules(config: RulesConfig): CompiledRules {
     needs: read,
   };
 }
+
+/** How far back in event time the state reaches: the longest any fact or eventId is kept. */
+export function stateReachMs(compiled: CompiledRules): number {
+  return Math.max(compiled.dedupHorizonMs, ...Object.values(compiled.retention));
+}

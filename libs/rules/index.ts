@@ -6,4 +6,4 @@ export * from './second-factor';
 export * from './facts';
 export * from './rule-kind';
 export { RULE_REGISTRY } from './registry';
-export { compileRules, type CompiledRules } from './compile';
+export { compileRules, stateReachMs, type CompiledRules } from './compile';

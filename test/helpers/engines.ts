@@ -1,5 +1,6 @@
 import {
   MemoryWindowStore,
+  RedisWindowStore,
   RuleEngine,
   StreamEngine,
   type ApplyResult,
@@ -7,9 +8,11 @@ import {
   type InlineClose,
 } from '../../libs/engine';
 import type { SourcedEvent } from '../../libs/engine';
+import { windowStoreIndexKeys } from '../../libs/keys';
 import { silentLogger } from '../../libs/logger';
 import type { Redis } from '../../libs/redis';
-import type { RulesConfig } from '../../libs/rules';
+import type { RedisLike } from '../../libs/redis';
+import { compileRules, stateReachMs, type RulesConfig } from '../../libs/rules';
 
 /** What the engine tests drive: the API every engine has. */
 export interface Engine {
@@ -29,18 +32,34 @@ export interface Engine {
  */
 export interface EngineBackend {
   name: string;
-  /** True where the state lives in Redis (tests that break Redis itself run only there). */
+  /** True for the Lua engine (tests of its own crash points run only there). */
   redisLua: boolean;
+  /** Where the state is in Redis: the key of its pending-decision index (a crash test loses it). */
+  pendingIndexKey?: (prefix: string) => string;
   create(prefix: string, rules: RulesConfig): Promise<Engine>;
 }
 
-export function engineBackends(redis: Redis): EngineBackend[] {
+/** The engine on the Redis window store; each call is another instance (its own cache) on shared state. */
+export function redisStoreEngine(redis: RedisLike, prefix: string, rules: RulesConfig): StreamEngine {
+  const ttlMs = stateReachMs(compileRules(rules));
+  return new StreamEngine(new RedisWindowStore({ redis, prefix, ttlMs }), rules);
+}
+
+export function engineBackends(redis: RedisLike): EngineBackend[] {
   const stores = new Map<string, MemoryWindowStore>();
   return [
     {
       name: 'Redis (Lua scripts)',
       redisLua: true,
-      create: (prefix, rules) => RuleEngine.create({ redis, prefix, rules, logger: silentLogger() }),
+      pendingIndexKey: (prefix) => `${prefix}:engine:pending`,
+      create: (prefix, rules) =>
+        RuleEngine.create({ redis: redis as Redis, prefix, rules, logger: silentLogger() }),
+    },
+    {
+      name: 'Redis window store',
+      redisLua: false,
+      pendingIndexKey: (prefix) => windowStoreIndexKeys(prefix).pending,
+      create: async (prefix, rules) => redisStoreEngine(redis, prefix, rules),
     },
     {
       name: 'memory store',

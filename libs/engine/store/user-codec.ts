@@ -62,9 +62,11 @@ export function decodeUser(userId: string, text: string, version: number): UserS
   facts.whitelist = new Map(wl);
   facts.velocity = vel.map(([atMs, amountUsd, withdrawalId]) => ({ atMs, amountUsd, withdrawalId }));
   facts.mfaPassed = mfa.map(([atMs, factor, sessionId]) => ({ atMs, factor, sessionId }));
-  facts.mfaChanges = changes.map(
-    ([atMs, c, factor]): MfaChangeFact => ({ atMs, change: c === 'r' ? 'reset' : 'enrolled', factor }),
-  );
+  facts.mfaChanges = changes.map(([atMs, c, factor]): MfaChangeFact => ({
+    atMs,
+    change: c === 'r' ? 'reset' : 'enrolled',
+    factor,
+  }));
   facts.sessions = new Map(
     sessions.map(([s, atMs, deviceId, deviceSeenBeforeMs]) => [s, { atMs, deviceId, deviceSeenBeforeMs }]),
   );

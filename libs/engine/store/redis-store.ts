@@ -1,0 +1,219 @@
+import path from 'node:path';
+import { StateStoreError } from '../../errors';
+import { userStateKey, windowStoreIndexKeys, type WindowStoreIndexKeys } from '../../keys';
+import { execByNode, Scripts, type KeyedCommand, type RedisLike } from '../../redis';
+import {
+  parsePendingMember,
+  parseUnackedMember,
+  pendingMember,
+  unackedMember,
+  type PendingRef,
+} from '../index-members';
+import { emptyUserState } from './memory-store';
+import { decodeUser, encodeUser } from './user-codec';
+import type { StoreCommit, UserState, WindowStore } from './window-store';
+
+export interface RedisWindowStoreOptions {
+  redis: RedisLike;
+  prefix: string;
+  /** How long a user's state outlives its last write (ms): the engine's lookback, so nothing it reads expires. */
+  ttlMs: number;
+  /** Users whose committed state this process keeps, so a batch of theirs costs no read (default 10,000). */
+  cacheUsers?: number;
+}
+
+type StoreScript = 'commitUser';
+
+/**
+ * The window store in Redis, the live one: each user's whole state is one string under the user's hash
+ * tag, written by a version-checked script (no rule logic in Redis); two index keys find pending decisions
+ * and unacked flags. Everything goes in one pipeline per Redis node, so a batch costs one round trip per
+ * node to commit (plus one to read the users this process has not just written); it runs unchanged on a
+ * Redis Cluster.
+ *
+ * Order makes a crash harmless: index entries are added before the state that needs them and removed after
+ * it no longer does (with the next round trip), so an index entry may be stale, never missing.
+ */
+export class RedisWindowStore implements WindowStore {
+  private readonly redis: RedisLike;
+  private readonly prefix: string;
+  private readonly index: WindowStoreIndexKeys;
+  private readonly scripts: Scripts<StoreScript>;
+  private readonly ttlMs: number;
+  private readonly cacheUsers: number;
+  /** Committed states by user, oldest first (a Map keeps insertion order). */
+  private readonly cache = new Map<string, UserState>();
+  /** The unacked flagIds of each state handed out, so its commit writes only the index entries that changed. */
+  private readonly unackedAtLoad = new WeakMap<UserState, Set<string>>();
+  /** Index removals owed by committed batches, sent ahead of the next round trip. */
+  private owed: KeyedCommand[] = [];
+
+  constructor(opts: RedisWindowStoreOptions) {
+    this.redis = opts.redis;
+    this.prefix = opts.prefix;
+    this.index = windowStoreIndexKeys(opts.prefix);
+    this.scripts = new Scripts<StoreScript>(opts.redis, path.join(__dirname, 'lua'));
+    this.ttlMs = Math.max(1, Math.ceil(opts.ttlMs));
+    this.cacheUsers = opts.cacheUsers ?? 10_000;
+  }
+
+  async load(userIds: readonly string[]): Promise<Map<string, UserState>> {
+    const out = new Map<string, UserState>();
+    const missing: string[] = [];
+    for (const id of userIds) {
+      const cached = this.cache.get(id);
+      // Checked out: a failed or refused commit never leaves a changed object in the cache.
+      if (cached) {
+        this.cache.delete(id);
+        out.set(id, cached);
+        this.unackedAtLoad.set(cached, new Set(cached.unacked.keys()));
+      } else missing.push(id);
+    }
+    const replies = await this.send(
+      missing.map((id) => {
+        const key = userStateKey(this.prefix, id);
+        return { key, queue: (p) => p.get(key) };
+      }),
+    );
+    missing.forEach((id, i) => {
+      const u = this.decode(id, replies[i]);
+      out.set(id, u);
+      this.unackedAtLoad.set(u, new Set(u.unacked.keys()));
+    });
+    return out;
+  }
+
+  async commit(commit: StoreCommit): Promise<string[]> {
+    const before: KeyedCommand[] = [];
+    for (const { ref, dueMs } of commit.pendingAdded) {
+      const member = pendingMember(ref);
+      before.push({ key: this.index.pending, queue: (p) => p.zadd(this.index.pending, dueMs, member) });
+    }
+    const writes: KeyedCommand[] = [];
+    for (const u of commit.users) {
+      const seen = this.unackedAtLoad.get(u);
+      for (const flagId of u.unacked.keys())
+        if (!seen?.has(flagId)) {
+          const member = unackedMember({ userId: u.userId, flagId });
+          before.push({ key: this.index.unacked, queue: (p) => p.sadd(this.index.unacked, member) });
+        }
+      const key = userStateKey(this.prefix, u.userId);
+      const keep = u.pending.length > 0 || u.unacked.size > 0 ? 0 : this.ttlMs;
+      const state = encodeUser(u);
+      writes.push({
+        key,
+        queue: (p) => this.scripts.queue(p, 'commitUser', [key], [u.version, state, keep]),
+      });
+    }
+    const replies = await this.send([...before, ...writes]);
+    const versions = replies.slice(before.length);
+    const refused: string[] = [];
+    const settled = new Map<string, PendingRef[]>();
+    for (const ref of commit.pendingSettled) {
+      const list = settled.get(ref.userId);
+      if (list) list.push(ref);
+      else settled.set(ref.userId, [ref]);
+    }
+    commit.users.forEach((u, i) => {
+      const version = Number(versions[i]);
+      if (!(version > 0)) {
+        refused.push(u.userId);
+        return;
+      }
+      u.version = version;
+      const acked = [...(this.unackedAtLoad.get(u) ?? [])].filter((f) => !u.unacked.has(f));
+      this.unackedAtLoad.set(u, new Set(u.unacked.keys()));
+      this.remember(u);
+      for (const flagId of acked) {
+        const member = unackedMember({ userId: u.userId, flagId });
+        this.owed.push({ key: this.index.unacked, queue: (p) => p.srem(this.index.unacked, member) });
+      }
+      for (const ref of settled.get(u.userId) ?? []) {
+        const member = pendingMember(ref);
+        this.owed.push({ key: this.index.pending, queue: (p) => p.zrem(this.index.pending, member) });
+      }
+    });
+    return refused;
+  }
+
+  async due(watermarkMs: number, limit: number): Promise<PendingRef[]> {
+    const key = this.index.pending;
+    const [reply] = await this.send([
+      { key, queue: (p) => p.zrangebyscore(key, '-inf', watermarkMs, 'LIMIT', 0, limit) },
+    ]);
+    const refs: PendingRef[] = [];
+    for (const member of reply as string[]) {
+      const ref = parsePendingMember(member);
+      if (ref) refs.push(ref);
+      else this.owed.push({ key, queue: (p) => p.zrem(key, member) }); // not ours: dropped, never retried
+    }
+    return refs;
+  }
+
+  async usersWithUnacked(): Promise<string[]> {
+    const key = this.index.unacked;
+    const [reply] = await this.send([{ key, queue: (p) => p.smembers(key) }]);
+    const users = new Set<string>();
+    for (const member of reply as string[]) {
+      const ref = parseUnackedMember(member);
+      if (ref) users.add(ref.userId);
+    }
+    return [...users];
+  }
+
+  async pendingCount(): Promise<number> {
+    const key = this.index.pending;
+    const [reply] = await this.send([{ key, queue: (p) => p.zcard(key) }]);
+    return Number(reply);
+  }
+
+  /** Drops what this process holds of the users' state, as a restart would (tests, and after Redis lost data). */
+  forget(): void {
+    this.cache.clear();
+  }
+
+  private remember(u: UserState): void {
+    if (this.cacheUsers <= 0) return;
+    this.cache.set(u.userId, u);
+    if (this.cache.size > this.cacheUsers) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /**
+   * One round trip (per node): what earlier commits owe first, then `commands`. Returns the replies to
+   * `commands`; any command's error fails the call (the engine retries the batch, or it is redelivered).
+   */
+  private async send(commands: KeyedCommand[]): Promise<unknown[]> {
+    const owed = this.owed;
+    if (owed.length === 0 && commands.length === 0) return [];
+    this.owed = [];
+    let replies: [Error | null, unknown][];
+    try {
+      replies = await execByNode(this.redis, [...owed, ...commands]);
+    } catch (err) {
+      this.owed = owed.concat(this.owed);
+      throw new StateStoreError(`window store: ${(err as Error).message}`, err);
+    }
+    const failed = replies.find(([err]) => err !== null);
+    if (failed) {
+      this.owed = owed.concat(this.owed); // removals are idempotent: sent again next time
+      throw new StateStoreError(`window store: ${failed[0]!.message}`, failed[0]);
+    }
+    return replies.slice(owed.length).map(([, value]) => value);
+  }
+
+  private decode(userId: string, reply: unknown): UserState {
+    if (reply === null || reply === undefined) return emptyUserState(userId);
+    const text = String(reply);
+    const nl = text.indexOf('\n');
+    const version = nl > 0 ? Number(text.slice(0, nl)) : NaN;
+    try {
+      if (!Number.isSafeInteger(version) || version <= 0) throw new Error('no version');
+      return decodeUser(userId, text.slice(nl + 1), version);
+    } catch (err) {
+      throw new StateStoreError(
+        `window store: ${userStateKey(this.prefix, userId)} does not hold a user's state (${(err as Error).message})`,
+        err,
+      );
+    }
+  }
+}
