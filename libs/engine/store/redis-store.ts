@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Cluster } from 'ioredis';
 import { StateStoreError } from '../../errors';
 import { userStateKey, windowStoreIndexKeys, type WindowStoreIndexKeys } from '../../keys';
 import { execByNode, Scripts, type KeyedCommand, type RedisLike } from '../../redis';
@@ -29,10 +30,14 @@ type StoreScript = 'commitUser';
  * tag, written by a version-checked script (no rule logic in Redis); two index keys find pending decisions
  * and unacked flags. Everything goes in one pipeline per Redis node, so a batch costs one round trip per
  * node to commit (plus one to read the users this process has not just written); it runs unchanged on a
- * Redis Cluster.
+ * Redis Cluster (where a commit adding index entries costs two, below).
  *
- * Order makes a crash harmless: index entries are added before the state that needs them and removed after
- * it no longer does (with the next round trip), so an index entry may be stale, never missing.
+ * Order makes a crash harmless: index entries are added before the state that needs them (in the same
+ * pipeline on one node) and removed after it no longer does (with the next round trip), so an index entry
+ * may be stale, never missing. On a cluster the index keys and a user usually sit on different nodes,
+ * whose pipelines run side by side: there a commit that adds index entries sends them first and the states
+ * once they are written (two round trips), so a failover between the two cannot leave a state whose
+ * decision or flag no index names.
  */
 export class RedisWindowStore implements WindowStore {
   private readonly redis: RedisLike;
@@ -105,8 +110,11 @@ export class RedisWindowStore implements WindowStore {
         queue: (p) => this.scripts.queue(p, 'commitUser', [key], [u.version, state, keep]),
       });
     }
-    const replies = await this.send([...before, ...writes]);
-    const versions = replies.slice(before.length);
+    let versions: unknown[];
+    if (this.redis instanceof Cluster && before.length > 0) {
+      await this.send(before);
+      versions = await this.send(writes);
+    } else versions = (await this.send([...before, ...writes])).slice(before.length);
     const refused: string[] = [];
     const settled = new Map<string, PendingRef[]>();
     for (const ref of commit.pendingSettled) {

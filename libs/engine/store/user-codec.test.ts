@@ -1,0 +1,50 @@
+import { parseEvent, type BulwarkEvent } from '../../events';
+import { defaultRulesConfig } from '../../rules';
+import { simulate } from '../../simulate';
+import { EngineTestDriver } from '../test-driver';
+import { decodeUser, encodeUser } from './user-codec';
+
+/** A user's state survives the text the Redis store keeps, whatever the engine put in it. */
+function events(): BulwarkEvent[] {
+  const out: BulwarkEvent[] = [];
+  for (const line of simulate({
+    seed: 5,
+    users: 60,
+    start: '2022-03-01T00:00:00.000Z',
+    durationMs: 86_400_000,
+    withdrawalsPerUserPerDay: 4,
+    attack: { at: '2022-03-01T12:00:00.000Z', users: 10, durationMs: 600_000, freshAddressShare: 0.5 },
+    lateMfaShare: 0.2,
+  })) {
+    const p = parseEvent(line);
+    if (p.kind === 'valid') out.push(p.event);
+  }
+  return out;
+}
+
+describe('user state codec', () => {
+  it('decodes what it encoded, for every user mid-stream (pending decisions and unacked flags included)', async () => {
+    const all = events();
+    const driver = new EngineTestDriver(defaultRulesConfig());
+    // Stopped inside the attack, so decisions are pending and flags are unacked.
+    const cut = all.findIndex((e) => e.occurredAtMs >= Date.parse('2022-03-01T12:05:00.000Z'));
+    await driver.pipe(all.slice(0, cut));
+    const users = [...new Set(all.map((e) => e.userId))];
+    let pending = 0;
+    let unacked = 0;
+    for (const id of users) {
+      const u = driver.user(id);
+      pending += u.pending.length;
+      unacked += u.unacked.size;
+      const back = decodeUser(id, encodeUser(u), 7);
+      expect(back).toEqual({ ...u, version: 7, seen: 0 });
+    }
+    expect(pending).toBeGreaterThan(0);
+    expect(unacked + pending).toBeGreaterThan(0);
+  });
+
+  it('refuses a text of another format', () => {
+    expect(() => decodeUser('u1', JSON.stringify([2]), 1)).toThrow();
+    expect(() => decodeUser('u1', '{}', 1)).toThrow();
+  });
+});
