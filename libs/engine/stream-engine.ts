@@ -1,4 +1,5 @@
 import { StateStoreError } from '../errors';
+import type { EngineMetrics } from '../metrics';
 import type { BulwarkEvent, WithdrawalApproved } from '../events';
 import {
   addFacts,
@@ -42,6 +43,8 @@ export interface ApplyOptions {
 /** What a batch touched, gathered while it runs and committed at its end. */
 class BatchChanges implements StoreCommit {
   readonly touched = new Map<string, UserState>();
+  /** Flags first raised by this batch (not handed back): counted once its commit holds. */
+  readonly fresh: Flag[] = [];
   readonly pendingAdded: { ref: PendingRef; dueMs: number }[] = [];
   readonly pendingSettled: PendingRef[] = [];
   get users(): UserState[] {
@@ -58,8 +61,16 @@ class BatchChanges implements StoreCommit {
  * when a rule reads the other stream, kept as a pending decision until the watermark reaches
  * `occurredAt + grace` (closeDue, or an inline close inside a batch).
  */
+export interface StreamEngineOptions {
+  metrics?: EngineMetrics;
+  /** Only for the decision-latency metric; decisions never read the wall clock. */
+  wallClock?: () => number;
+}
+
 export class StreamEngine {
   private readonly rules: CompiledRules;
+  private readonly metrics: EngineMetrics | undefined;
+  private readonly wallClock: () => number;
   private readonly byId: Map<string, CompiledRule>;
   /** The operation running now: calls run one after another, in the order made. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -67,7 +78,10 @@ export class StreamEngine {
   constructor(
     private readonly store: WindowStore,
     config: RulesConfig,
+    opts: StreamEngineOptions = {},
   ) {
+    this.metrics = opts.metrics;
+    this.wallClock = opts.wallClock ?? Date.now;
     this.rules = compileRules(config);
     this.byId = new Map(this.rules.rules.map((r) => [r.id, r]));
   }
@@ -146,6 +160,10 @@ export class StreamEngine {
       );
       if (refs.length < PAGE) break;
     }
+    if (this.metrics) {
+      if (watermarkMs < 8.64e15) this.metrics.watermark.set(watermarkMs / 1000);
+      this.metrics.pendingDecisions.set(await this.store.pendingCount());
+    }
     return out;
   }
 
@@ -181,6 +199,7 @@ export class StreamEngine {
       work(users, changes, raised);
       const refused = new Set(await this.store.commit(changes));
       for (const f of raised) if (!refused.has(f.userId) && !flags.has(f.flagId)) flags.set(f.flagId, f);
+      for (const f of changes.fresh) if (!refused.has(f.userId)) this.observeRaised(f);
       if (refused.size > 0 && attempt >= MAX_ATTEMPTS)
         throw new StateStoreError(
           `rule engine: ${refused.size} users changed by another engine on each of ${MAX_ATTEMPTS} attempts`,
@@ -199,6 +218,22 @@ export class StreamEngine {
 
   async pendingCount(): Promise<number> {
     return this.store.pendingCount();
+  }
+
+  /**
+   * Drops every user's state and both indexes (never the breaker's keys or the epoch marker): the first
+   * step of a rebuild after Redis lost its data, while no detector consumes. Returns how many keys went.
+   */
+  forgetState(): Promise<number> {
+    return this.serial(() => this.store.clear());
+  }
+
+  private observeRaised(flag: Flag): void {
+    if (!this.metrics) return;
+    this.metrics.flags.inc({ rule: flag.ruleId, severity: flag.severity });
+    const latency = (this.wallClock() - Date.parse(flag.occurredAt)) / 1000;
+    if (Number.isFinite(latency))
+      this.metrics.decisionLatency.observe({ rule: flag.ruleId }, Math.max(0, latency));
   }
 
   /** How far back in event time the windows reach: the longest any enabled rule's facts are kept. */
@@ -248,7 +283,10 @@ export class StreamEngine {
       const evidence = rule.atApproval?.(view, user.facts, ctx) ?? null;
       if (evidence !== null) {
         const f = this.raise(user, rule, e, e.occurredAtMs, evidence);
-        if (f) raised.push(f);
+        if (f) {
+          raised.push(f);
+          changes.fresh.push(f);
+        }
       } else if (rule.afterGrace) waiting.push(rule.id);
     }
     if (waiting.length > 0) {
@@ -287,7 +325,10 @@ export class StreamEngine {
           const evidence = rule?.afterGrace?.(view, user.facts, ctx) ?? null;
           if (rule && evidence !== null) {
             const f = this.raise(user, rule, p.approval, p.dueMs, evidence);
-            if (f) out.push(f);
+            if (f) {
+              out.push(f);
+              changes.fresh.push(f);
+            }
           }
         }
       }

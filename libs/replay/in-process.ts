@@ -1,7 +1,7 @@
 import { Breaker, MemoryBreaker, type BreakerChange, type BreakerConfig } from '../breaker';
 import {
   MemoryWindowStore,
-  RedisWindowStore,
+  liveEngine,
   StreamEngine,
   type ApplyResult,
   type Flag,
@@ -12,7 +12,7 @@ import {
 import { DEFAULT_EVENT_TIME_BOUNDS, eventTimeRange, parseEvent, type EventTimeBounds } from '../events';
 import { silentLogger, type Logger } from '../logger';
 import type { Redis } from '../redis';
-import { compileRules, stateReachMs, type RulesConfig } from '../rules';
+import type { RulesConfig } from '../rules';
 import { MinHeap } from '../simulate/heap';
 import { claimNamespace, randomNamespace } from './namespace';
 import { Pacer } from './pacer';
@@ -95,8 +95,7 @@ export async function replayInProcess(
   const { namespace } = claim;
   let result: Omit<InProcessResult, 'namespace'>;
   try {
-    const ttlMs = stateReachMs(compileRules(opts.rules));
-    const engine = new StreamEngine(new RedisWindowStore({ redis, prefix: namespace, ttlMs }), opts.rules);
+    const engine = liveEngine({ redis, prefix: namespace, rules: opts.rules });
     const breaker = await Breaker.create({ redis, prefix: namespace, config: opts.breaker, logger });
     result = await run(lines, opts, engine, breaker);
   } catch (err) {

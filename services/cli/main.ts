@@ -13,7 +13,7 @@ import { ConfigError, UsageError, errorMessage } from '../../libs/errors';
 import { KafkaClient, topicNames } from '../../libs/kafka';
 import { cliLogger, silentLogger } from '../../libs/logger';
 import { createRedis, type Redis } from '../../libs/redis';
-import { RuleEngine } from '../../libs/engine';
+import { liveEngine } from '../../libs/engine';
 import { diffFlags } from '../../libs/replay/backtest';
 import { loadReplayConfig } from '../../libs/replay/config';
 import { replayInProcess } from '../../libs/replay/in-process';
@@ -174,12 +174,7 @@ async function replay(argv: string[]): Promise<number> {
   });
   try {
     // Read-only use of the live namespace: how many decisions the running detector still has pending.
-    const engine = await RuleEngine.create({
-      redis,
-      prefix: env.BULWARK_KEY_PREFIX,
-      rules: config.rules,
-      logger: silentLogger(),
-    });
+    const engine = liveEngine({ redis, prefix: env.BULWARK_KEY_PREFIX, rules: config.rules });
     const report = await replayThroughKafka(readLines(input), {
       logger: cliLogger('replay'),
       kafka,

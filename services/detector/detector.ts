@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { kafkaSecurity, redisConnection } from '../../libs/config';
 import { StateStoreError, errorMessage } from '../../libs/errors';
 import {
-  RuleEngine,
+  liveEngine,
   FlagWatermark,
   ProgressTracker,
   StateEpoch,
@@ -11,6 +11,7 @@ import {
   type Flag,
   type SourceProgress,
   type SourcedEvent,
+  type StreamEngine,
 } from '../../libs/engine';
 import { eventTimeRange, type EventTimeBounds } from '../../libs/events';
 import {
@@ -75,7 +76,7 @@ export class Detector {
   /** The lostAt of the last loss this process counted (each loss is counted once per process). */
   private seenLoss?: string;
   private readonly eventTimeBounds: EventTimeBounds;
-  private engine?: RuleEngine;
+  private engine?: StreamEngine;
   private progress?: ProgressTracker;
   private flagWatermark?: FlagWatermark;
   private producer?: BulwarkProducer;
@@ -125,11 +126,10 @@ export class Detector {
   async start(): Promise<void> {
     const cfg = this.deps.config;
     await this.kafka.ensureTopics(topicDeclarations(this.topics, cfg.BULWARK_PARTITIONS));
-    this.engine = await RuleEngine.create({
+    this.engine = liveEngine({
       redis: this.redis,
       prefix: cfg.BULWARK_KEY_PREFIX,
       rules: this.deps.rules,
-      logger: this.log,
       metrics: engineMetrics(this.deps.registry),
       wallClock: this.now,
     });

@@ -1,6 +1,6 @@
 import {
   MemoryWindowStore,
-  RedisWindowStore,
+  liveEngine,
   RuleEngine,
   StreamEngine,
   type ApplyResult,
@@ -12,7 +12,7 @@ import { windowStoreIndexKeys } from '../../libs/keys';
 import { silentLogger } from '../../libs/logger';
 import type { Redis } from '../../libs/redis';
 import type { RedisLike } from '../../libs/redis';
-import { compileRules, stateReachMs, type RulesConfig } from '../../libs/rules';
+import type { RulesConfig } from '../../libs/rules';
 
 /** What the engine tests drive: the API every engine has. */
 export interface Engine {
@@ -41,8 +41,7 @@ export interface EngineBackend {
 
 /** The engine on the Redis window store; each call is another instance (its own cache) on shared state. */
 export function redisStoreEngine(redis: RedisLike, prefix: string, rules: RulesConfig): StreamEngine {
-  const ttlMs = stateReachMs(compileRules(rules));
-  return new StreamEngine(new RedisWindowStore({ redis, prefix, ttlMs }), rules);
+  return liveEngine({ redis, prefix, rules });
 }
 
 export function engineBackends(redis: RedisLike): EngineBackend[] {

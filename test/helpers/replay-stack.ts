@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../libs/config';
-import { RuleEngine } from '../../libs/engine';
+import { liveEngine } from '../../libs/engine';
 import type { KafkaClient, TopicNames } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
 import type { ReplayConfig } from '../../libs/replay/config';
@@ -65,12 +65,7 @@ export async function startReplayStack(
     opts.config.breaker,
     silentLogger(),
   );
-  const engine = await RuleEngine.create({
-    redis: opts.redis,
-    prefix,
-    rules: opts.config.rules,
-    logger: silentLogger(),
-  });
+  const engine = liveEngine({ redis: opts.redis, prefix, rules: opts.config.rules });
   const replay = async (
     file: string,
     speed: number,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultBreakerConfig } from '../../libs/breaker';
-import { RuleEngine } from '../../libs/engine';
+import { liveEngine } from '../../libs/engine';
 import { KafkaClient, topicDeclarations, topicNames, type TopicNames } from '../../libs/kafka';
 import { silentLogger } from '../../libs/logger';
 import { createRedis, type Redis } from '../../libs/redis';
@@ -198,7 +198,7 @@ describe('chaos: detector, breaker, broker and Redis killed mid-stream', () => {
     await publish(k, topics, part(4));
 
     await waitFor(() => caughtUp(k, group, [topics.auth, topics.wallet]), 120_000, 250);
-    const engine = await RuleEngine.create({ redis, prefix, rules: fastRules(), logger: silentLogger() });
+    const engine = liveEngine({ redis, prefix, rules: fastRules() });
     await waitFor(async () => (await engine.pendingCount()) === 0, 60_000);
     await waitFor(async () => (await engine.unackedFlags()).length === 0, 30_000);
     await waitFor(() => caughtUp(k, `${prefix}-breaker`, [topics.flags]), 60_000, 250);
@@ -254,7 +254,7 @@ describe('chaos: detector, breaker, broker and Redis killed mid-stream', () => {
     // The detector re-read its input: once caught up, the flags are the clean run's (no new-device flood).
     await waitFor(async () => (await redis.hget(`${prefix}:epoch`, 'rebuiltAt')) !== null, 60_000);
     await waitFor(() => caughtUp(k, group, [topics.auth, topics.wallet]), 120_000, 250);
-    const engine = await RuleEngine.create({ redis, prefix, rules: fastRules(), logger: silentLogger() });
+    const engine = liveEngine({ redis, prefix, rules: fastRules() });
     await waitFor(async () => (await engine.pendingCount()) === 0, 60_000);
     expect(await flagsOn(k, topics)).toEqual(expected.flags.map(view).sort(byId));
     // Still halted: only two operators lift it.

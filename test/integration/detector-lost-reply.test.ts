@@ -1,5 +1,5 @@
-import { RuleEngine } from '../../libs/engine';
-import { silentLogger } from '../../libs/logger';
+import { liveEngine } from '../../libs/engine';
+import { windowStoreIndexKeys } from '../../libs/keys';
 import { fastRules, publish, readAll, startDetector } from '../helpers/detector';
 import { REDIS_URL, provisionTopics, realStack, waitFor } from '../helpers/env';
 import { DAY, MIN, T0, approval, login, mfa } from '../helpers/events';
@@ -26,7 +26,7 @@ describe('detector: a lost closeDue reply', () => {
     // The reply to the pipeline that registers the victim's candidate flags and runs its closeDue is lost.
     const lost = proxy.loseReplyTo((sent) => {
       const text = sent.toString('latin1');
-      return text.includes(`${prefix}:engine:unacked`) && text.includes(victim);
+      return text.includes(windowStoreIndexKeys(prefix).unacked) && text.includes(victim);
     });
     try {
       await publish(kafka, topics, [
@@ -43,7 +43,7 @@ describe('detector: a lost closeDue reply', () => {
       await lost;
       const msgs = await readAll(kafka, [topics.flags], (m) => m.length >= 1, 30000);
       expect(msgs.map((m) => m.value!.flagId)).toContain('mfa-missing:wd-victim');
-      const engine = await RuleEngine.create({ redis, prefix, rules: fastRules(), logger: silentLogger() });
+      const engine = liveEngine({ redis, prefix, rules: fastRules() });
       await waitFor(async () => (await engine.unackedFlags()).length === 0, 20000);
       const all = await readAll(kafka, [topics.flags], (m) => m.length >= 1, 5000);
       expect(new Set(all.map((m) => m.value!.flagId))).toEqual(new Set(['mfa-missing:wd-victim']));

@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RuleEngine } from '../../libs/engine';
-import { silentLogger } from '../../libs/logger';
+import { liveEngine } from '../../libs/engine';
 import { counter, detectorEnv, fastRules, publish, readAll, startDetector } from '../helpers/detector';
 import { REDIS_URL, provisionTopics, realStack, testKafka, waitFor } from '../helpers/env';
 import { userStream } from '../helpers/events';
@@ -61,7 +60,7 @@ describe('detector recovery', () => {
     const second = spawnDetector();
     try {
       const flags = await distinctFlags(kafka, topics.flags, expected.length);
-      const engine = await RuleEngine.create({ redis, prefix, rules: fastRules(), logger: silentLogger() });
+      const engine = liveEngine({ redis, prefix, rules: fastRules() });
       await waitFor(async () => (await engine.pendingCount()) === 0, 60000);
       expect(flags.filter((f) => f.startsWith('mfa-missing:'))).toEqual(expected);
       // Nothing applied twice: no velocity or other flag crept in from double-counted events.

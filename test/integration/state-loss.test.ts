@@ -1,6 +1,6 @@
 import { serviceEnv } from '../helpers/service-env';
 import { defaultBreakerConfig } from '../../libs/breaker';
-import { RuleEngine } from '../../libs/engine';
+import { liveEngine } from '../../libs/engine';
 import { loadConfig } from '../../libs/config';
 import { stateEpochKey } from '../../libs/keys';
 import { silentLogger } from '../../libs/logger';
@@ -58,7 +58,7 @@ describe('Redis loses its data under a live detector and breaker', () => {
       silentLogger(),
     );
     const base = `http://127.0.0.1:${breaker.port}`;
-    const engine = await RuleEngine.create({ redis, prefix, rules: fastRules(), logger: silentLogger() });
+    const engine = liveEngine({ redis, prefix, rules: fastRules() });
     // Every flag message on the topic so far (read to the end offsets), as distinct flagIds.
     const flagIds = async (atLeast: number) => {
       await waitFor(async () => {

@@ -28,7 +28,7 @@ interface DueEntry {
  */
 export class MemoryWindowStore implements WindowStore {
   private readonly users = new Map<string, UserState>();
-  private readonly index = new MinHeap<DueEntry>();
+  private index = new MinHeap<DueEntry>();
   private readonly inIndex = new Set<string>();
   private seq = 0;
 
@@ -90,6 +90,14 @@ export class MemoryWindowStore implements WindowStore {
 
   async pendingCount(): Promise<number> {
     return this.inIndex.size;
+  }
+
+  async clear(): Promise<number> {
+    const n = this.users.size;
+    this.users.clear();
+    this.index = new MinHeap<DueEntry>();
+    this.inIndex.clear();
+    return n;
   }
 
   /** How many users the store holds. */

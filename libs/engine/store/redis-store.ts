@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Cluster } from 'ioredis';
 import { StateStoreError } from '../../errors';
@@ -52,6 +53,9 @@ export class RedisWindowStore implements WindowStore {
   private readonly unackedAtLoad = new WeakMap<UserState, Set<string>>();
   /** Index removals owed by committed batches, sent ahead of the next round trip. */
   private owed: KeyedCommand[] = [];
+  /** Names this process's writes, so a commit resent after a lost reply recognises its own (commitUser). */
+  private readonly writerId = randomBytes(6).toString('base64url');
+  private writes = 0;
 
   constructor(opts: RedisWindowStoreOptions) {
     this.redis = opts.redis;
@@ -105,9 +109,10 @@ export class RedisWindowStore implements WindowStore {
       const key = userStateKey(this.prefix, u.userId);
       const keep = u.pending.length > 0 || u.unacked.size > 0 ? 0 : this.ttlMs;
       const state = encodeUser(u);
+      const writer = `${this.writerId}.${(this.writes++).toString(36)}`;
       writes.push({
         key,
-        queue: (p) => this.scripts.queue(p, 'commitUser', [key], [u.version, state, keep]),
+        queue: (p) => this.scripts.queue(p, 'commitUser', [key], [u.version, state, keep, writer]),
       });
     }
     let versions: unknown[];
@@ -175,6 +180,42 @@ export class RedisWindowStore implements WindowStore {
     return Number(reply);
   }
 
+  /**
+   * Deletes every user's state and both index keys of this prefix, on every master of a cluster, and what
+   * this process holds of them. SCAN, so it never blocks Redis; run while no engine writes.
+   */
+  async clear(): Promise<number> {
+    this.cache.clear();
+    this.owed = [];
+    const escaped = this.prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    let deleted = 0;
+    for (const node of nodes)
+      for (const pattern of [`${escaped}:{u:*}:st`, `${escaped}:store:*`]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await this.guard(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000));
+          cursor = next;
+          // One key per command: keys of different slots may not share one on a cluster.
+          if (keys.length > 0) {
+            const p = node.pipeline();
+            for (const k of keys) p.unlink(k);
+            const replies = await this.guard(() => p.exec());
+            for (const [err, n] of replies ?? []) if (!err) deleted += Number(n);
+          }
+        } while (cursor !== '0');
+      }
+    return deleted;
+  }
+
+  private async guard<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw new StateStoreError(`window store: ${(err as Error).message}`, err);
+    }
+  }
+
   /** Drops what this process holds of the users' state, as a restart would (tests, and after Redis lost data). */
   forget(): void {
     this.cache.clear();
@@ -213,7 +254,8 @@ export class RedisWindowStore implements WindowStore {
     if (reply === null || reply === undefined) return emptyUserState(userId);
     const text = String(reply);
     const nl = text.indexOf('\n');
-    const version = nl > 0 ? Number(text.slice(0, nl)) : NaN;
+    // "<version> <writer>\n<state>"; the writer token only matters to commitUser.
+    const version = nl > 0 ? Number(text.slice(0, nl).split(' ', 1)[0]) : NaN;
     try {
       if (!Number.isSafeInteger(version) || version <= 0) throw new Error('no version');
       return decodeUser(userId, text.slice(nl + 1), version);

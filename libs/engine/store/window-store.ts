@@ -55,4 +55,6 @@ export interface WindowStore {
   usersWithUnacked(): Promise<string[]>;
   /** Pending decisions in the index. */
   pendingCount(): Promise<number>;
+  /** Deletes every user's state and the indexes; returns how many keys (or users) went. */
+  clear(): Promise<number>;
 }
