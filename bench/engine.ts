@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BulwarkEvent } from '../libs/events';
-import { RuleEngine, type SourcedEvent } from '../libs/engine';
+import { RuleEngine, liveEngine, type SourcedEvent } from '../libs/engine';
 import {
   DAY,
   EventFactory,
@@ -218,12 +218,16 @@ function userDay(f: EventFactory, rnd: () => number, u: number, dayStart: number
   return events;
 }
 
+/** Redis bytes per active user: the detector's engine (the window store), or `--lua` for the Lua engine. */
 async function memory(redis: Redis, base: string): Promise<void> {
   const users = arg('users', 1000);
   const days = arg('days', 2);
   const rules = rulesForBench();
   const prefix = `${base}:mem`;
-  const engine = await RuleEngine.create({ redis, prefix, rules, logger: silentLogger() });
+  const lua = process.argv.includes('--lua');
+  const engine = lua
+    ? await RuleEngine.create({ redis, prefix, rules, logger: silentLogger() })
+    : liveEngine({ redis, prefix, rules });
   const f = new EventFactory('mem');
   const rnd = prng(42);
   let events: BulwarkEvent[] = [];
@@ -266,7 +270,7 @@ async function memory(redis: Redis, base: string): Promise<void> {
     });
   } while (cursor !== '0');
   process.stdout.write(
-    `memory: ${users} users, ${days} days, ${events.length} events (${(events.length / users / days).toFixed(1)} per user-day), ${flags} flags\n`,
+    `memory (${lua ? 'Lua engine' : 'window store'}): ${users} users, ${days} days, ${events.length} events (${(events.length / users / days).toFixed(1)} per user-day), ${flags} flags\n`,
   );
   process.stdout.write(
     `per-user keys: ${keys} (${(keys / users).toFixed(1)} per user), MEMORY USAGE sum ${bytes} bytes\n`,

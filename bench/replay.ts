@@ -1,108 +1,321 @@
 /**
- * In-process replay throughput on the real Redis. Not part of the tests.
+ * `bulwark replay` throughput against the reference reading, side by side in one run. Not part of the tests.
  *
- *   npm run bench:replay [-- --users 25000 --days 4 --batch 500]
+ *   npm run bench:replay [-- --users 100000 --duration 2d --rate 1.15 --seed 7]
  *
- * Generates the simulated incident log (≥1M events by default) into memory first (its generation time is
- * reported apart), then replays it with replayInProcess (default rules and breaker triggers, a fresh
- * namespace deleted afterwards). Baseline in the same run: a trivial Lua script (`return 1`, one key) sent as
- * EVALSHA once per event, pipelined in batches of the same size: the ceiling of "one script call per event".
+ * The log: `bulwark simulate --users N --duration D --rate R --attack --seed S` (about 1.88M lines for
+ * 100,000 users), generated once into .cache/bench/ and reused while the simulator's code is unchanged.
+ * Then, each as a child process under /usr/bin/time -v (wall time, CPU, peak RSS):
+ *   - the reference reading (dist/bench/reference.js): plain JS, the six default rules, no framework;
+ *   - `replay FILE --quiet --store memory --report R` and the same with `--store redis`.
+ * Each replay is quoted as a ratio to the reference measured in the same run (targets: memory >= 0.5x,
+ * redis >= 0.25x, peak RSS <= 500 MB), and the flags per rule of the three are compared.
  */
-import { createRedis, type Redis } from '../libs/redis';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRedis } from '../libs/redis';
 import { silentLogger } from '../libs/logger';
-import { RuleEngine } from '../libs/engine';
-import { replayInProcess } from '../libs/replay/in-process';
-import { loadReplayConfig } from '../libs/replay/config';
-import { REDIS_URL, arg, asAsync, benchLog, benchLogOptions, table, writeResult } from './common';
+import type { ReplayReport } from '../libs/replay/report';
+import { REDIS_URL, arg, machine, table, writeResult } from './common';
+import { RULE_IDS, type ReferenceResult } from './reference';
 
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return num('used_cpu_user') + num('used_cpu_sys');
+const ROOT = path.join(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'services', 'cli', 'main.js');
+const REFERENCE = path.join(ROOT, 'dist', 'bench', 'reference.js');
+const CACHE = path.join(ROOT, '.cache', 'bench');
+const TARGET = { memory: 0.5, redis: 0.25, rssBytes: 500e6 };
+
+function strArg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i < 0 ? def : process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return v;
 }
 
-async function baseline(redis: Redis, n: number, batch: number): Promise<number> {
-  const sha = (await redis.script('LOAD', 'return 1')) as string;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i += batch) {
-    const p = redis.pipeline();
-    const m = Math.min(batch, n - i);
-    for (let j = 0; j < m; j++) p.evalsha(sha, 1, `bench-baseline:{u:${(i + j) % 25000}}`);
-    await p.exec();
+/** A short hash of the compiled simulator: a cached log is reused only while it would come out the same. */
+function simulatorHash(): string {
+  const dir = path.join(ROOT, 'dist', 'libs', 'simulate');
+  const h = createHash('sha256');
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.js'))
+    .sort())
+    h.update(f).update(fs.readFileSync(path.join(dir, f)));
+  return h.digest('hex').slice(0, 10);
+}
+
+interface Measured {
+  wallSeconds: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  stdout: string;
+}
+
+/** Runs `node args` under /usr/bin/time -v; fails with the child's stderr when it exits non-zero. */
+function measure(args: string[]): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-v', process.execPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0)
+        return reject(new Error(`node ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`));
+      const num = (label: string) => Number(new RegExp(`${label}: ([\\d.]+)`).exec(stderr)?.[1] ?? NaN);
+      resolve({
+        wallSeconds,
+        cpuSeconds: num('User time \\(seconds\\)') + num('System time \\(seconds\\)'),
+        peakRssBytes: num('Maximum resident set size \\(kbytes\\)') * 1024,
+        stdout,
+      });
+    });
+  });
+}
+
+async function logFile(): Promise<{ file: string; lines: number; generated: boolean; command: string[] }> {
+  const users = arg('users', 100000);
+  const duration = strArg('duration', '2d');
+  const rate = arg('rate', 1.15);
+  const seed = arg('seed', 7);
+  const command = [
+    'simulate',
+    '--users',
+    String(users),
+    '--duration',
+    duration,
+    '--rate',
+    String(rate),
+    '--attack',
+    '--seed',
+    String(seed),
+  ];
+  fs.mkdirSync(CACHE, { recursive: true });
+  const base = path.join(CACHE, `sim-u${users}-${duration}-r${rate}-s${seed}-attack-${simulatorHash()}`);
+  const file = `${base}.jsonl`;
+  const summary = `${base}.summary.json`;
+  let generated = false;
+  if (!fs.existsSync(file) || !fs.existsSync(summary)) {
+    // Written under a temporary name and renamed: an interrupted run never leaves a short log to reuse.
+    const tmp = `${file}.${process.pid}.tmp`;
+    await measure([CLI, ...command, '--out', tmp, '--summary', summary]);
+    fs.renameSync(tmp, file);
+    generated = true;
   }
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const { lines } = JSON.parse(fs.readFileSync(summary, 'utf8')) as { lines: number };
+  return { file, lines, generated, command };
 }
 
-/** Counts applyBatch calls and their sizes (how often the replay flushes a small pipeline). */
-const stats = { flushes: 0, applied: 0, small: 0 };
-const orig = RuleEngine.prototype.applyBatch;
-RuleEngine.prototype.applyBatch = function (this: RuleEngine, events) {
-  stats.flushes++;
-  stats.applied += events.length;
-  if (events.length < 50) stats.small++;
-  return orig.call(this, events);
-};
+async function redisCpuSeconds(): Promise<number> {
+  const redis = createRedis({ url: REDIS_URL, logger: silentLogger() });
+  try {
+    const info = await redis.info('cpu');
+    const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return num('used_cpu_user') + num('used_cpu_sys');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+type RuleCounts = Record<string, number>;
+
+function countRules(flags: readonly { ruleId: string }[]): RuleCounts {
+  const out: RuleCounts = Object.fromEntries(RULE_IDS.map((r) => [r, 0]));
+  for (const f of flags) out[f.ruleId] = (out[f.ruleId] ?? 0) + 1;
+  return out;
+}
+
+/** Flags one side has and the other lacks, by (rule, user, withdrawal); the first few of each. */
+function flagDiff(a: readonly FlagKey[], b: readonly FlagKey[]): { onlyA: string[]; onlyB: string[] } {
+  const key = (f: FlagKey) => `${f.ruleId} ${f.userId} ${f.withdrawalId}`;
+  const ka = new Set(a.map(key));
+  const kb = new Set(b.map(key));
+  return {
+    onlyA: [...ka].filter((k) => !kb.has(k)),
+    onlyB: [...kb].filter((k) => !ka.has(k)),
+  };
+}
+interface FlagKey {
+  ruleId: string;
+  userId: string;
+  withdrawalId: string;
+}
+
+interface ReplayRun {
+  store: 'memory' | 'redis';
+  measured: Measured;
+  report: ReplayReport;
+  redisCpuSeconds?: number;
+}
+
+async function replay(file: string, store: 'memory' | 'redis', out: string): Promise<ReplayRun> {
+  const rc0 = store === 'redis' ? await redisCpuSeconds() : 0;
+  const measured = await measure([CLI, 'replay', file, '--quiet', '--store', store, '--report', out]);
+  const run: ReplayRun = {
+    store,
+    measured,
+    report: JSON.parse(fs.readFileSync(out, 'utf8')) as ReplayReport,
+  };
+  if (store === 'redis') run.redisCpuSeconds = (await redisCpuSeconds()) - rc0;
+  fs.rmSync(out, { force: true });
+  return run;
+}
 
 async function main(): Promise<void> {
-  const batch = arg('batch', 500);
-  const redis = createRedis({ url: REDIS_URL, logger: silentLogger() });
   const g0 = Date.now();
-  const lines = [...benchLog()];
+  const log = await logFile();
   const genS = (Date.now() - g0) / 1000;
-  const n = lines.length;
-  console.log(`generated ${n} lines in ${genS.toFixed(1)} s`);
-  const config = loadReplayConfig();
+  const n = log.lines;
+  console.log(
+    `log ${log.file} (${n.toLocaleString('en-US')} lines, ${log.generated ? `generated in ${genS.toFixed(1)} s` : 'cached'})`,
+  );
+  const refOut = path.join(CACHE, `reference-${process.pid}.json`);
+  const loadBefore = machine().loadAvg;
 
-  const baseS = await baseline(redis, n, batch);
-  const rc0 = await redisCpuSeconds(redis);
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  const res = await replayInProcess(asAsync(lines), {
-    redis,
-    rules: config.rules,
-    breaker: config.breaker,
-    batchSize: batch,
-  });
-  const replayS = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  const redisCpu = (await redisCpuSeconds(redis)) - rc0;
-  const nodeUs = (cpu.user + cpu.system) / n;
-  const redisUs = (redisCpu * 1e6) / n;
+  const refM = await measure([REFERENCE, log.file, '--out', refOut]);
+  const ref = JSON.parse(fs.readFileSync(refOut, 'utf8')) as ReferenceResult;
+  fs.rmSync(refOut, { force: true });
+  const memory = await replay(log.file, 'memory', path.join(CACHE, `report-memory-${process.pid}.json`));
+  const redis = await replay(log.file, 'redis', path.join(CACHE, `report-redis-${process.pid}.json`));
 
+  const refRate = n / refM.wallSeconds;
+  const rate = (m: Measured) => n / m.wallSeconds;
+  const mb = (b: number) => (b / 1e6).toFixed(0);
+  const us = (m: Measured) => ((m.cpuSeconds * 1e6) / n).toFixed(2);
+  const ratioOf = (r: ReplayRun) => rate(r.measured) / refRate;
+  const met = (r: ReplayRun) =>
+    `${ratioOf(r) >= TARGET[r.store] ? 'yes' : 'no'} / ${r.measured.peakRssBytes <= TARGET.rssBytes ? 'yes' : 'no'}`;
   console.log(
     table([
-      ['run', 'events', 'seconds', 'events/s', 'ratio'],
-      ['baseline: EVALSHA `return 1`, pipelined', n, baseS.toFixed(2), Math.round(n / baseS), '1.00'],
-      ['replayInProcess', n, replayS.toFixed(2), Math.round(n / replayS), (baseS / replayS).toFixed(2)],
+      ['run', 'lines/s', 'wall s', 'ratio', 'CPU µs/line', 'peak RSS MB', 'target', 'met (speed / RSS)'],
+      [
+        'reference reading (plain JS)',
+        Math.round(refRate),
+        refM.wallSeconds.toFixed(2),
+        '1.00',
+        us(refM),
+        mb(refM.peakRssBytes),
+        '',
+        '',
+      ],
+      ...[memory, redis].map((r) => [
+        `replay --store ${r.store}`,
+        Math.round(rate(r.measured)),
+        r.measured.wallSeconds.toFixed(2),
+        ratioOf(r).toFixed(3),
+        us(r.measured),
+        mb(r.measured.peakRssBytes),
+        `>= ${TARGET[r.store]}x, <= 500 MB`,
+        met(r),
+      ]),
     ]),
   );
+  const redisUs = ((redis.redisCpuSeconds ?? 0) * 1e6) / n;
   console.log(
-    `replay: Node CPU ${nodeUs.toFixed(1)} µs/event, Redis CPU ${redisUs.toFixed(1)} µs/event; ` +
-      `flushes ${stats.flushes} (avg ${(stats.applied / Math.max(1, stats.flushes)).toFixed(0)} events, ${stats.small} under 50), ` +
-      `flags ${res.report.flags.length}, breaker changes ${res.report.breaker.length}`,
+    `reference inside its process: ${Math.round(ref.linesPerSec).toLocaleString('en-US')} lines/s ` +
+      `(${ref.seconds.toFixed(2)} s without start-up); redis server CPU during --store redis ${redisUs.toFixed(1)} µs/line`,
   );
+
+  const refCounts = ref.flags as RuleCounts;
+  const memCounts = countRules(memory.report.flags);
+  const redisCounts = countRules(redis.report.flags);
+  console.log(
+    table([
+      ['rule', 'reference', 'memory', 'redis', 'agree'],
+      ...RULE_IDS.map((r) => [
+        r,
+        refCounts[r] ?? 0,
+        memCounts[r] ?? 0,
+        redisCounts[r] ?? 0,
+        refCounts[r] === memCounts[r] && refCounts[r] === redisCounts[r] ? 'yes' : 'NO',
+      ]),
+    ]),
+  );
+  const events = { reference: ref.events, memory: memory.report.events, redis: redis.report.events };
+  const eventsAgree = [events.memory, events.redis].every(
+    (e) => JSON.stringify(e) === JSON.stringify(ref.events),
+  );
+  console.log(`events: ${JSON.stringify(ref.events)}${eventsAgree ? ' (all three agree)' : ''}`);
+  if (!eventsAgree) console.log(`events DIFFER: ${JSON.stringify(events)}`);
+  const diffs = {
+    memory: flagDiff(ref.flagList, memory.report.flags),
+    redis: flagDiff(ref.flagList, redis.report.flags),
+  };
+  for (const [store, d] of Object.entries(diffs)) {
+    if (d.onlyA.length + d.onlyB.length === 0) continue;
+    console.log(
+      `flags only in the reference, not --store ${store} (${d.onlyA.length}): ${d.onlyA.slice(0, 10).join('; ')}`,
+    );
+    console.log(
+      `flags only in --store ${store}, not the reference (${d.onlyB.length}): ${d.onlyB.slice(0, 10).join('; ')}`,
+    );
+  }
+
+  const fig = (m: Measured) => ({
+    wallSeconds: m.wallSeconds,
+    linesPerSec: n / m.wallSeconds,
+    cpuSeconds: m.cpuSeconds,
+    cpuUsPerLine: (m.cpuSeconds * 1e6) / n,
+    peakRssBytes: m.peakRssBytes,
+  });
   const file = writeResult('replay', {
-    log: benchLogOptions(),
-    batch,
-    events: n,
-    generateSeconds: genS,
-    baseline: { seconds: baseS, eventsPerSec: n / baseS },
-    replay: {
-      seconds: replayS,
-      eventsPerSec: n / replayS,
-      nodeCpuUsPerEvent: nodeUs,
-      redisCpuUsPerEvent: redisUs,
-      flushes: stats.flushes,
-      smallFlushes: stats.small,
-      flags: res.report.flags.length,
-      breakerChanges: res.report.breaker.length,
-      counts: res.report.events,
+    log: {
+      file: log.file,
+      lines: n,
+      command: ['node', 'dist/services/cli/main.js', ...log.command],
+      generated: log.generated,
+      generateSeconds: genS,
     },
-    ratio: baseS / replayS,
-    targets: { eventsPerSec50k: n / replayS >= 50000 },
+    loadAvgBefore: loadBefore,
+    reference: {
+      ...fig(refM),
+      insideSeconds: ref.seconds,
+      insideLinesPerSec: ref.linesPerSec,
+      events: ref.events,
+      flags: refCounts,
+    },
+    memory: {
+      ...fig(memory.measured),
+      ratio: ratioOf(memory),
+      events: memory.report.events,
+      flags: memCounts,
+      breaker: memory.report.breaker,
+    },
+    redis: {
+      ...fig(redis.measured),
+      ratio: ratioOf(redis),
+      redisCpuUsPerLine: redisUs,
+      events: redis.report.events,
+      flags: redisCounts,
+      breaker: redis.report.breaker,
+    },
+    flagDiffs: Object.fromEntries(
+      Object.entries(diffs).map(([k, d]) => [
+        k,
+        {
+          onlyReference: d.onlyA.slice(0, 100),
+          onlyReplay: d.onlyB.slice(0, 100),
+          counts: [d.onlyA.length, d.onlyB.length],
+        },
+      ]),
+    ),
+    targets: {
+      memoryRatio: { target: TARGET.memory, met: ratioOf(memory) >= TARGET.memory },
+      redisRatio: { target: TARGET.redis, met: ratioOf(redis) >= TARGET.redis },
+      memoryRss: { targetBytes: TARGET.rssBytes, met: memory.measured.peakRssBytes <= TARGET.rssBytes },
+      redisRss: { targetBytes: TARGET.rssBytes, met: redis.measured.peakRssBytes <= TARGET.rssBytes },
+      flagsAgree: Object.values(diffs).every((d) => d.onlyA.length + d.onlyB.length === 0),
+      eventsAgree,
+    },
   });
   console.log(`written ${file}`);
-  redis.disconnect();
 }
 
 main().then(
