@@ -122,6 +122,11 @@ beforeAll(async () => {
   });
   clusterClient = new Cluster(nodes, { redisOptions: { commandTimeout: 5000 } });
   await waitFor(async () => (await clusterClient.cluster('INFO')).includes('cluster_state:ok'), 30_000);
+  // Replicas attach after the cluster reports ok; the failover test needs each shard's replica listed.
+  await waitFor(async () => {
+    const shards = (await clusterClient.cluster('SLOTS')) as unknown[][];
+    return shards.length >= 3 && shards.every((shard) => shard.length >= 4);
+  }, 60_000);
 });
 
 const prefixes: string[] = [];
