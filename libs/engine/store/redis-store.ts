@@ -26,6 +26,8 @@ export interface RedisWindowStoreOptions {
 
 type StoreScript = 'commitUser';
 
+const storeError = (err: unknown) => new StateStoreError(`window store: ${(err as Error).message}`, err);
+
 /**
  * The window store in Redis, the live one: each user's whole state is one string under the user's hash
  * tag, written by a version-checked script (no rule logic in Redis); two index keys find pending decisions
@@ -212,7 +214,7 @@ export class RedisWindowStore implements WindowStore {
     try {
       return await op();
     } catch (err) {
-      throw new StateStoreError(`window store: ${(err as Error).message}`, err);
+      throw storeError(err);
     }
   }
 
@@ -240,12 +242,12 @@ export class RedisWindowStore implements WindowStore {
       replies = await execByNode(this.redis, [...owed, ...commands]);
     } catch (err) {
       this.owed = owed.concat(this.owed);
-      throw new StateStoreError(`window store: ${(err as Error).message}`, err);
+      throw storeError(err);
     }
     const failed = replies.find(([err]) => err !== null);
     if (failed) {
       this.owed = owed.concat(this.owed); // removals are idempotent: sent again next time
-      throw new StateStoreError(`window store: ${failed[0]!.message}`, failed[0]);
+      throw storeError(failed[0]);
     }
     return replies.slice(owed.length).map(([, value]) => value);
   }

@@ -1,7 +1,8 @@
 import { parseEvent, type BulwarkEvent } from '../../events';
 import { defaultRulesConfig } from '../../rules';
 import { simulate } from '../../simulate';
-import { EngineTestDriver } from '../test-driver';
+import { StreamEngine } from '../stream-engine';
+import { MemoryWindowStore } from './memory-store';
 import { decodeUser, encodeUser } from './user-codec';
 
 /** A user's state survives the text the Redis store keeps, whatever the engine put in it. */
@@ -25,22 +26,23 @@ function events(): BulwarkEvent[] {
 describe('user state codec', () => {
   it('decodes what it encoded, for every user mid-stream (pending decisions and unacked flags included)', async () => {
     const all = events();
-    const driver = new EngineTestDriver(defaultRulesConfig());
-    // Stopped inside the attack, so decisions are pending and flags are unacked.
+    const store = new MemoryWindowStore();
+    const engine = new StreamEngine(store, defaultRulesConfig());
+    // Stopped inside the attack and nothing acked, so decisions are pending and flags unacked.
     const cut = all.findIndex((e) => e.occurredAtMs >= Date.parse('2022-03-01T12:05:00.000Z'));
-    await driver.pipe(all.slice(0, cut));
+    await engine.applyBatch(all.slice(0, cut).map((event) => ({ event, source: 'test' })));
     const users = [...new Set(all.map((e) => e.userId))];
     let pending = 0;
     let unacked = 0;
     for (const id of users) {
-      const u = driver.user(id);
+      const u = store.user(id);
       pending += u.pending.length;
       unacked += u.unacked.size;
       const back = decodeUser(id, encodeUser(u), 7);
       expect(back).toEqual({ ...u, version: 7, seen: 0 });
     }
     expect(pending).toBeGreaterThan(0);
-    expect(unacked + pending).toBeGreaterThan(0);
+    expect(unacked).toBeGreaterThan(0);
   });
 
   it('refuses a text of another format', () => {
