@@ -4,10 +4,13 @@
  *   npm run build && node dist/bench/engine.js [--events N] [--batch 500]     events/s through applyBatch
  *   npm run build && node dist/bench/engine.js --memory [--users 1000]        Redis bytes per active user
  *
+ * Both measure the detector's engine: StreamEngine over the Redis window store (liveEngine).
+ *
  * Throughput: generated ordinary traffic (per withdrawal: login, mfa.passed, requested, approved,
- * completed; default rules) goes through RuleEngine.applyBatch in batches, one stream at a time and as two
- * concurrent streams (two partitions, as the detector consumes them). The baseline is the same Redis running
- * a trivial Lua script (`return 1`, one key) pipelined the same way: the ceiling of "one EVALSHA per event".
+ * completed; default rules) goes through applyBatch in batches, one stream at a time and as two concurrent
+ * streams (two partitions, as the detector consumes them, into one engine). The baseline is the same Redis
+ * running a trivial Lua script (`return 1`, one key) pipelined the same way, one call per event: the
+ * store's commit is one EVALSHA (commitUser-1.lua) per user a batch touches.
  *
  * Memory: a realistic day for N users (logins, MFAs, a reset now and then, whitelistings, withdrawals),
  * closed with closeDue as it goes; then MEMORY USAGE summed over every per-user key, divided by N.
@@ -16,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BulwarkEvent } from '../libs/events';
-import { RuleEngine, liveEngine, type SourcedEvent } from '../libs/engine';
+import { liveEngine, type SourcedEvent } from '../libs/engine';
 import {
   DAY,
   EventFactory,
@@ -92,7 +95,7 @@ async function timeStreams(streams: (() => Promise<number>)[]): Promise<Timing> 
 }
 
 async function engineStreams(redis: Redis, prefix: string, rules: RulesConfig, streams: SourcedEvent[][][]) {
-  const engine = await RuleEngine.create({ redis, prefix, rules, logger: silentLogger() });
+  const engine = liveEngine({ redis, prefix, rules });
   return timeStreams(
     streams.map((batches) => async () => {
       let n = 0;
@@ -114,7 +117,7 @@ async function baselineStreams(redis: Redis, prefix: string, streams: SourcedEve
       let n = 0;
       for (const b of batches) {
         const p = redis.pipeline();
-        for (const s of b) p.evalsha(sha, 1, `${prefix}:{u:${s.event.userId}}:ev`, s.event.eventId);
+        for (const s of b) p.evalsha(sha, 1, `${prefix}:{u:${s.event.userId}}:st`, s.event.eventId);
         await p.exec();
         n += b.length;
       }
@@ -172,7 +175,7 @@ async function throughput(redis: Redis, base: string): Promise<void> {
 
   const rate = (r: Timing) => r.events / r.seconds;
   process.stdout.write(
-    `rule engine throughput: ${log.length} events, batches of ${batch}, rules: ${rules.rules.map((r) => r.id).join(', ')}\n\n`,
+    `engine (window store) throughput: ${log.length} events, batches of ${batch}, rules: ${rules.rules.map((r) => r.id).join(', ')}\n\n`,
   );
   process.stdout.write(
     `| run | events | seconds | events/s | Node CPU µs/event | Redis CPU µs/event |\n| --- | ---: | ---: | ---: | ---: | ---: |\n`,
@@ -218,16 +221,13 @@ function userDay(f: EventFactory, rnd: () => number, u: number, dayStart: number
   return events;
 }
 
-/** Redis bytes per active user: the detector's engine (the window store), or `--lua` for the Lua engine. */
+/** Redis bytes per active user of the detector's engine (the window store). */
 async function memory(redis: Redis, base: string): Promise<void> {
   const users = arg('users', 1000);
   const days = arg('days', 2);
   const rules = rulesForBench();
   const prefix = `${base}:mem`;
-  const lua = process.argv.includes('--lua');
-  const engine = lua
-    ? await RuleEngine.create({ redis, prefix, rules, logger: silentLogger() })
-    : liveEngine({ redis, prefix, rules });
+  const engine = liveEngine({ redis, prefix, rules });
   const f = new EventFactory('mem');
   const rnd = prng(42);
   let events: BulwarkEvent[] = [];
@@ -270,7 +270,7 @@ async function memory(redis: Redis, base: string): Promise<void> {
     });
   } while (cursor !== '0');
   process.stdout.write(
-    `memory (${lua ? 'Lua engine' : 'window store'}): ${users} users, ${days} days, ${events.length} events (${(events.length / users / days).toFixed(1)} per user-day), ${flags} flags\n`,
+    `memory (window store): ${users} users, ${days} days, ${events.length} events (${(events.length / users / days).toFixed(1)} per user-day), ${flags} flags\n`,
   );
   process.stdout.write(
     `per-user keys: ${keys} (${(keys / users).toFixed(1)} per user), MEMORY USAGE sum ${bytes} bytes\n`,

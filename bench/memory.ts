@@ -5,7 +5,7 @@
  *
  * Runs `dist/bench/engine.js --memory` (a realistic week for N users through the engine, then MEMORY USAGE
  * summed over every per-user key). Baseline in the same run: the smallest footprint a per-user scheme can
- * have here, one single-member ZSET per user under the same `<prefix>:{u:<id>}:ev` key naming. The
+ * have here, one single-member ZSET per user under the store's `<prefix>:{u:<id>}:st` key naming. The
  * detector's peak RSS is measured by bench:throughput (a child process, /proc VmRSS/VmHWM).
  */
 import { execFileSync } from 'node:child_process';
@@ -32,10 +32,10 @@ async function main(): Promise<void> {
   let baseBytes = 0;
   try {
     const p = redis.pipeline();
-    for (let u = 0; u < users; u++) p.zadd(`${prefix}:{u:user-${u}}:ev`, 1642377600000, `e-${u}-000001`);
+    for (let u = 0; u < users; u++) p.zadd(`${prefix}:{u:user-${u}}:st`, 1642377600000, `e-${u}-000001`);
     await p.exec();
     const q = redis.pipeline();
-    for (let u = 0; u < users; u++) q.memory('USAGE', `${prefix}:{u:user-${u}}:ev`, 'SAMPLES', '0');
+    for (let u = 0; u < users; u++) q.memory('USAGE', `${prefix}:{u:user-${u}}:st`, 'SAMPLES', '0');
     for (const [, v] of (await q.exec()) ?? []) baseBytes += Number(v ?? 0);
   } finally {
     await deleteByPrefix(redis, prefix);

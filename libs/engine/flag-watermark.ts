@@ -1,5 +1,5 @@
 import { StateStoreError, errorMessage } from '../errors';
-import { engineGlobalKeys } from '../keys';
+import { engineGlobalKeys, windowStoreIndexKeys } from '../keys';
 import type { Redis } from '../redis';
 
 /**
@@ -7,11 +7,10 @@ import type { Redis } from '../redis';
  * a reader of the flag topic that has read up to the end offsets taken after W holds all of them (the
  * breaker counts flags in event-time order with it, libs/breaker/flag-order.ts).
  *
- * The detector advances it after each tick has produced the flags of the decisions it closed. A decision
- * another instance is still closing (registered in the unacked index, flag not yet acked) holds it below
- * that decision's time. Flags decided on arrival are produced with their batch, at most one batch after
- * progress let the watermark pass them: a reader counts such a late flag as soon as it comes.
- * Plain commands on one key (no script), so it runs unchanged on Redis Cluster.
+ * The detector advances it after each tick has produced the flags of the decisions it closed. A flag any
+ * instance raised and has not yet produced (in the window store's unacked index, not yet acked) holds it
+ * below that flag's decision time. Plain commands on one key each (no script), so it runs unchanged on
+ * Redis Cluster.
  */
 export class FlagWatermark {
   private readonly key: string;
@@ -21,9 +20,8 @@ export class FlagWatermark {
     private readonly redis: Redis,
     prefix: string,
   ) {
-    const keys = engineGlobalKeys(prefix);
-    this.key = keys.flagWatermark;
-    this.unackedIndex = keys.unackedIndex;
+    this.key = engineGlobalKeys(prefix).flagWatermark;
+    this.unackedIndex = windowStoreIndexKeys(prefix).unacked;
   }
 
   /** Every decision due at or before `closedThroughMs` has been made and its flags produced. */

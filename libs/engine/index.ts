@@ -1,12 +1,10 @@
-/** The Redis-backed rule engine: apply events, close pending decisions, hand flags over, track event time. */
-export { RuleEngine, type ApplyOptions, type InlineClose, type RuleEngineOptions } from './rule-engine';
+/** The rule engine: apply events, close pending decisions, hand flags over, track event time. */
 export type { PendingRef } from './index-members';
 export { ProgressTracker, type ProgressUpdate } from './progress-tracker';
 export { FlagWatermark } from './flag-watermark';
 export { computeWatermark, isIdle, type SourceProgress } from './watermark';
 export { partitionOfSource, sourcesAhead } from './alignment';
-export { EngineScriptError, ScriptCode } from './script-codes';
-export type { ApplyResult, Flag, SourcedEvent } from './types';
+export type { ApplyOptions, ApplyResult, Flag, InlineClose, SourcedEvent } from './types';
 export { StateEpoch, type EpochCheck, type EpochRecord, type EpochStatus } from './state-epoch';
 export { StreamEngine, type StreamEngineOptions } from './stream-engine';
 export { liveEngine, type LiveEngineOptions } from './live-engine';

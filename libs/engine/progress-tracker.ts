@@ -31,7 +31,7 @@ export class ProgressTracker {
     opts: { idleTimeoutMs: number },
   ) {
     this.key = engineGlobalKeys(prefix).progress;
-    this.scripts = new CompiledScripts<'recordProgress'>(path.join(__dirname, 'lua'), {}, ['recordProgress']);
+    this.scripts = new CompiledScripts<'recordProgress'>(path.join(__dirname, 'lua'), ['recordProgress']);
     this.idleTimeoutMs = opts.idleTimeoutMs;
   }
 

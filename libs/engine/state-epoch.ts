@@ -36,11 +36,10 @@ type Step = 'breakerHaltedAt' | 'rebuiltAt';
  */
 export class StateEpoch {
   private readonly key: string;
-  private readonly scripts = new CompiledScripts<'checkEpoch' | 'markEpoch'>(
-    path.join(__dirname, 'lua'),
-    {},
-    ['checkEpoch', 'markEpoch'],
-  );
+  private readonly scripts = new CompiledScripts<'checkEpoch' | 'markEpoch'>(path.join(__dirname, 'lua'), [
+    'checkEpoch',
+    'markEpoch',
+  ]);
   private known = '';
 
   constructor(

@@ -14,13 +14,13 @@ import {
   type Evidence,
   type RulesConfig,
 } from '../rules';
-import { withIsoTimes } from './flag-records';
+import { withIsoTimes } from './evidence-times';
 import type { PendingRef } from './index-members';
-import { MAX_EVENTS_PER_USER } from './rule-plan';
-import type { InlineClose } from './rule-engine';
 import type { StoreCommit, UserState, WindowStore } from './store/window-store';
-import type { ApplyResult, Flag, SourcedEvent } from './types';
+import type { ApplyOptions, ApplyResult, Flag, InlineClose, SourcedEvent } from './types';
 
+/** At most this many eventIds are remembered per user (the oldest go first): bounds a runaway producer. */
+const MAX_EVENTS_PER_USER = 10_000;
 /** A user's dedup set and fact lists are trimmed on their first event and then one in this many. */
 const TRIM_EVERY = 4;
 /** Pending decisions read from the index per page. */
@@ -33,12 +33,6 @@ const refOf = (e: WithdrawalApproved): PendingRef => ({
   eventId: e.eventId,
   withdrawalId: e.withdrawalId,
 });
-
-export interface ApplyOptions {
-  /** The newest watermark the caller knows: facts are never trimmed past it. */
-  watermarkMs?: number;
-  closes?: InlineClose[];
-}
 
 /** What a batch touched, gathered while it runs and committed at its end. */
 class BatchChanges implements StoreCommit {
@@ -54,8 +48,7 @@ class BatchChanges implements StoreCommit {
 
 /**
  * The rule engine: events in, flags out. Every decision is a pure rule of `libs/rules` over the user's
- * facts; the state lives in a WindowStore (memory or Redis), read once and written once per batch. The
- * API is RuleEngine's, so the replay, the detector and the tests drive either.
+ * facts; the state lives in a WindowStore (memory or Redis), read once and written once per batch.
  *
  * Events are applied in order; an approval is decided at once by the rules that read its own stream and,
  * when a rule reads the other stream, kept as a pending decision until the watermark reaches
@@ -178,6 +171,8 @@ export class StreamEngine {
         }
       },
     );
+    // The acked flags leave the unacked index now, not with the next batch: the flag watermark reads it.
+    await this.store.flush();
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { BulwarkEvent } from '../events';
 import type { Severity } from '../rules';
+import type { PendingRef } from './index-members';
 
 /** An event and where it came from: `"<topic>/<partition>"` live, or `"replay"`. */
 export interface SourcedEvent {
@@ -38,4 +39,22 @@ export interface ApplyResult {
   flags: Flag[];
   /** Per input event, in order. */
   outcomes: ('applied' | 'duplicate')[];
+}
+
+/**
+ * Pending decisions to decide inside an applyBatch, right before event `before` of the batch (the batch's
+ * length: after its last event), at event time `watermarkMs`. An ordered stream (in-process replay) knows
+ * when its event time passes each approval's due time, and deciding there in the same batch gives the
+ * decision a line-by-line stream would make without a call per due time.
+ */
+export interface InlineClose {
+  before: number;
+  watermarkMs: number;
+  refs: PendingRef[];
+}
+
+export interface ApplyOptions {
+  /** The newest watermark the caller knows: facts are never trimmed past it. */
+  watermarkMs?: number;
+  closes?: InlineClose[];
 }

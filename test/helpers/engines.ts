@@ -1,25 +1,19 @@
 import {
   MemoryWindowStore,
   liveEngine,
-  RuleEngine,
   StreamEngine,
+  type ApplyOptions,
   type ApplyResult,
   type Flag,
-  type InlineClose,
 } from '../../libs/engine';
 import type { SourcedEvent } from '../../libs/engine';
 import { windowStoreIndexKeys } from '../../libs/keys';
-import { silentLogger } from '../../libs/logger';
-import type { Redis } from '../../libs/redis';
 import type { RedisLike } from '../../libs/redis';
 import type { RulesConfig } from '../../libs/rules';
 
 /** What the engine tests drive: the API every engine has. */
 export interface Engine {
-  applyBatch(
-    events: SourcedEvent[],
-    opts?: { watermarkMs?: number; closes?: InlineClose[] },
-  ): Promise<ApplyResult>;
+  applyBatch(events: SourcedEvent[], opts?: ApplyOptions): Promise<ApplyResult>;
   closeDue(watermarkMs: number): Promise<Flag[]>;
   ackFlags(flags: Flag[]): Promise<void>;
   unackedFlags(): Promise<Flag[]>;
@@ -32,11 +26,14 @@ export interface Engine {
  */
 export interface EngineBackend {
   name: string;
-  /** True for the Lua engine (tests of its own crash points run only there). */
-  redisLua: boolean;
   /** Where the state is in Redis: the key of its pending-decision index (a crash test loses it). */
   pendingIndexKey?: (prefix: string) => string;
   create(prefix: string, rules: RulesConfig): Promise<Engine>;
+  /**
+   * For a backend in Redis: an engine on the same state through another client (a test's proxy that
+   * makes calls fail, as a dying process would).
+   */
+  createOn?(redis: RedisLike, prefix: string, rules: RulesConfig): Promise<Engine>;
 }
 
 /** The engine on the Redis window store; each call is another instance (its own cache) on shared state. */
@@ -48,21 +45,13 @@ export function engineBackends(redis: RedisLike): EngineBackend[] {
   const stores = new Map<string, MemoryWindowStore>();
   return [
     {
-      name: 'Redis (Lua scripts)',
-      redisLua: true,
-      pendingIndexKey: (prefix) => `${prefix}:engine:pending`,
-      create: (prefix, rules) =>
-        RuleEngine.create({ redis: redis as Redis, prefix, rules, logger: silentLogger() }),
-    },
-    {
       name: 'Redis window store',
-      redisLua: false,
       pendingIndexKey: (prefix) => windowStoreIndexKeys(prefix).pending,
       create: async (prefix, rules) => redisStoreEngine(redis, prefix, rules),
+      createOn: async (client, prefix, rules) => redisStoreEngine(client, prefix, rules),
     },
     {
       name: 'memory store',
-      redisLua: false,
       create: async (prefix, rules) => {
         let store = stores.get(prefix);
         if (!store) stores.set(prefix, (store = new MemoryWindowStore()));

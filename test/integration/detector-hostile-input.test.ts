@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { RuleEngine } from '../../libs/engine';
+import { liveEngine } from '../../libs/engine';
 import { DLQ_MAX_MESSAGE_BYTES } from '../../libs/kafka';
-import { silentLogger } from '../../libs/logger';
 import { counter, fastRules, publish, readAll, startDetector } from '../helpers/detector';
 import { provisionTopics, realStack, waitFor } from '../helpers/env';
 import { DAY, MIN, T0, approval, login, mfa } from '../helpers/events';
@@ -80,7 +79,7 @@ describe('detector: no single message stops or fools it', () => {
       await waitFor(async () => (await counter(registry, 'bulwark_events_consumed_total')) === 6);
       // Event time moves past the approval's grace period on a real event.
       await publish(kafka, topics, [login('u-late', 's-late', T0 + 10 * MIN)]);
-      const engine = await RuleEngine.create({ redis, prefix, rules, logger: silentLogger() });
+      const engine = liveEngine({ redis, prefix, rules });
       await waitFor(async () => (await engine.pendingCount()) === 0, 60000);
       // Every decision is made (nothing pending) and none raised a flag.
       expect(await counter(registry, 'bulwark_flags_total')).toBe(0);

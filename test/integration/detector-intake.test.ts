@@ -1,5 +1,4 @@
-import { RuleEngine } from '../../libs/engine';
-import { silentLogger } from '../../libs/logger';
+import { liveEngine } from '../../libs/engine';
 import { counter, fastRules, publish, readAll, startDetector } from '../helpers/detector';
 import { provisionTopics, realStack, waitFor } from '../helpers/env';
 import { DAY, T0, approval, login, mfa } from '../helpers/events';
@@ -63,7 +62,7 @@ describe('detector intake against the real broker and Redis', () => {
         );
       }
 
-      const engine = await RuleEngine.create({ redis, prefix, rules: fastRules(), logger: silentLogger() });
+      const engine = liveEngine({ redis, prefix, rules: fastRules() });
       await waitFor(
         async () =>
           (await engine.pendingCount()) === 0 &&

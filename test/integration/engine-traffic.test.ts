@@ -1,7 +1,6 @@
 import type { BulwarkEvent } from '../../libs/events';
-import { RuleEngine, type Flag } from '../../libs/engine';
+import { liveEngine, type Flag, type StreamEngine } from '../../libs/engine';
 import { EventFactory, HOUR, MINUTE, ordinaryTraffic, sourced } from '../../libs/engine/synthetic-traffic';
-import { silentLogger } from '../../libs/logger';
 import { parseRulesConfig } from '../../libs/rules';
 import { cleanRedis, testRedis, uniquePrefix } from '../helpers/env';
 
@@ -62,7 +61,7 @@ function mixedLog(): { events: BulwarkEvent[]; burst: Set<string> } {
 }
 
 /** Batches of 500; after each, the watermark is the newest event time seen (one ordered stream). */
-async function replay(engines: RuleEngine[], events: BulwarkEvent[]): Promise<Flag[]> {
+async function replay(engines: StreamEngine[], events: BulwarkEvent[]): Promise<Flag[]> {
   const flags: Flag[] = [];
   let watermark = -Infinity;
   for (let i = 0, b = 0; i < events.length; i += 500, b++) {
@@ -89,17 +88,7 @@ describe('mixed traffic with an attack burst', () => {
   it('flags every burst approval with mfa-missing and no ordinary one, in one run and split over two instances', async () => {
     const { events, burst } = mixedLog();
     expect(events.length).toBeGreaterThan(15_000);
-    const one = await replay(
-      [
-        await RuleEngine.create({
-          redis,
-          prefix: `${base}:1`,
-          rules: withoutSanctions,
-          logger: silentLogger(),
-        }),
-      ],
-      events,
-    );
+    const one = await replay([liveEngine({ redis, prefix: `${base}:1`, rules: withoutSanctions })], events);
     const mfaMissing = one.filter((f) => f.ruleId === 'mfa-missing').map((f) => f.withdrawalId);
     expect(new Set(mfaMissing)).toEqual(burst);
     expect(mfaMissing).toHaveLength(BURST);
@@ -108,9 +97,10 @@ describe('mixed traffic with an attack burst', () => {
     expect(atOnce).toBe(BURST / 2);
 
     const prefix = `${base}:2`;
+    // Two instances on one state, as two detectors sharing one Redis.
     const pair = [
-      await RuleEngine.create({ redis, prefix, rules: withoutSanctions, logger: silentLogger() }),
-      await RuleEngine.create({ redis, prefix, rules: withoutSanctions, logger: silentLogger() }),
+      liveEngine({ redis, prefix, rules: withoutSanctions }),
+      liveEngine({ redis, prefix, rules: withoutSanctions }),
     ];
     const split = await replay(pair, events);
     const strip = (fs: Flag[]) => fs.map((f) => `${f.flagId}@${f.raisedAt}`).sort();

@@ -1,13 +1,14 @@
+import type { ChainableCommander } from 'ioredis';
 import type { BulwarkEvent } from '../../libs/events';
-import { RuleEngine, type Flag } from '../../libs/engine';
+import type { Flag } from '../../libs/engine';
 import { EventFactory, MINUTE, sourced } from '../../libs/engine/synthetic-traffic';
-import { silentLogger } from '../../libs/logger';
+import { windowStoreIndexKeys } from '../../libs/keys';
 import { parseRulesConfig, type RulesConfig } from '../../libs/rules';
 import { engineBackends, type Engine } from '../helpers/engines';
 import { cleanRedis, testRedis, uniquePrefix } from '../helpers/env';
 
 /**
- * mfa-missing end to end: windows, grace, claims, duplicates, restarts, crashes; on every engine (the Redis
+ * mfa-missing end to end: windows, grace, claims, duplicates, restarts, crashes; on every store (the Redis
  * one against the real Redis).
  */
 
@@ -27,10 +28,9 @@ afterAll(async () => {
 }, 60_000);
 
 describe.each(engineBackends(redis))('$name', (backend) => {
-  /** Tests that break Redis's own state, for the engine that keeps it there in scripts. */
+  /** Tests that break the state in Redis, or the calls to it, for the store that keeps it there. */
   const skip = (() => undefined) as unknown as jest.It;
-  const redisOnly: jest.It = backend.redisLua ? it : skip;
-  const inRedis: jest.It = backend.pendingIndexKey ? it : skip;
+  const inRedis: jest.It = backend.pendingIndexKey && backend.createOn ? it : skip;
 
   function freshPrefix(): string {
     return `${base}:${++namespaces}`;
@@ -314,39 +314,59 @@ describe.each(engineBackends(redis))('$name', (backend) => {
       expect(await a.unackedFlags()).toEqual([]);
     });
 
-    redisOnly('a crash after closeDue decided but before it updated the indexes loses no flag', async () => {
-      const prefix = freshPrefix();
-      const a = await engineOn(prefix);
-      await a.applyBatch(sourced([f.approved('u', T0, { withdrawalId: 'w', sessionId: 's' })]));
-      // An engine whose second pipeline in closeDue (the index update after the deciding scripts) never
-      // reaches Redis: the process "dies" there.
-      let pipelines = 0;
-      const dying = new Proxy(redis, {
-        get(target, prop, receiver) {
-          if (prop !== 'pipeline') return Reflect.get(target, prop, receiver) as unknown;
-          return () => {
-            const p = target.pipeline();
-            if (++pipelines === 2) p.exec = () => Promise.reject(new Error('process died'));
-            return p;
-          };
-        },
-      });
-      const crashing = await RuleEngine.create({
-        redis: dying,
-        prefix,
-        rules: mfaOnly,
-        logger: silentLogger(),
-      });
-      await expect(crashing.closeDue(T0 + GRACE)).rejects.toThrow('process died');
-      // The restarted instance finds the decided flag, and deciding again raises nothing new.
-      const b = await engineOn(prefix);
-      const recovered = await b.unackedFlags();
-      expect(ids(recovered)).toEqual(['mfa-missing:w']);
-      expect(await b.closeDue(T0 + GRACE)).toEqual([]);
-      await b.ackFlags(recovered);
-      expect(await b.unackedFlags()).toEqual([]);
-      expect(await b.pendingCount()).toBe(0);
-    });
+    inRedis(
+      'a crash while closeDue writes its decision (the write done, its reply never read) loses no flag',
+      async () => {
+        const prefix = freshPrefix();
+        const a = await engineOn(prefix);
+        await a.applyBatch(sourced([f.approved('u', T0, { withdrawalId: 'w', sessionId: 's' })]));
+        // An instance whose process "dies" in closeDue's commit: the pipeline that registers the raised flag
+        // in the unacked index (with the user's state write) reaches Redis and runs, and then the process is
+        // gone: that call rejects before the engine sees its replies, and so does every later one. The flag
+        // was decided and written, never handed to the caller, never produced.
+        const unacked = windowStoreIndexKeys(prefix).unacked;
+        let dead = false;
+        let wrote = false;
+        const dying = new Proxy(redis, {
+          get(target, prop, receiver) {
+            if (prop !== 'pipeline') return Reflect.get(target, prop, receiver) as unknown;
+            return (): ChainableCommander => {
+              const p = target.pipeline();
+              let flagIndexed = false;
+              const zadd = p.zadd.bind(p) as (...args: unknown[]) => ChainableCommander;
+              (p as unknown as { zadd: unknown }).zadd = (key: string, ...rest: unknown[]) => {
+                if (key === unacked) flagIndexed = true;
+                return zadd(key, ...rest);
+              };
+              const exec = p.exec.bind(p);
+              p.exec = (async () => {
+                if (dead) throw new Error('process died');
+                const replies = await exec();
+                if (flagIndexed) {
+                  wrote = true;
+                  dead = true;
+                  throw new Error('process died');
+                }
+                return replies;
+              }) as typeof p.exec;
+              return p;
+            };
+          },
+        });
+        const crashing = await backend.createOn!(dying, prefix, mfaOnly);
+        await expect(crashing.closeDue(T0 + GRACE)).rejects.toThrow('process died');
+        expect(wrote).toBe(true);
+        // The restarted instance finds the decided flag, and deciding again raises nothing new.
+        const b = await engineOn(prefix);
+        const recovered = await b.unackedFlags();
+        expect(ids(recovered)).toEqual(['mfa-missing:w']);
+        expect(recovered[0]!.raisedAt).toBe(new Date(T0 + GRACE).toISOString());
+        expect(await b.closeDue(T0 + GRACE)).toEqual([]);
+        await b.ackFlags(recovered);
+        expect(await b.unackedFlags()).toEqual([]);
+        expect(await b.pendingCount()).toBe(0);
+      },
+    );
 
     inRedis('a pending-index entry lost in a crash is restored by the redelivered approval', async () => {
       const prefix = freshPrefix();

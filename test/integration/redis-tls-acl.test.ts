@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { commonEnvSchema, loadConfig, redisConnection, type Env } from '../../libs/config';
 import { requireRedisReachable } from '../../libs/config/reachable';
-import { RuleEngine } from '../../libs/engine';
+import { liveEngine } from '../../libs/engine';
 import { EventFactory, sourced } from '../../libs/engine/synthetic-traffic';
 import { breakerKeys } from '../../libs/keys';
 import { silentLogger } from '../../libs/logger';
@@ -66,20 +66,31 @@ describe('Redis over TLS with an ACL user', () => {
     );
   });
 
-  it('is enough for the rule engine: scripts load and run under the prefix', async () => {
-    const engine = await RuleEngine.create({
-      redis: connect(),
-      prefix: `${prefix}:engine`,
-      rules: parseRulesConfig({ rules: [{ kind: 'mfa-missing' }] }, { loadLists: false }),
-      logger: silentLogger(),
-    });
+  it('is enough for the rule engine: the window store reads, writes, runs its script and clears under the prefix', async () => {
+    const rules = parseRulesConfig({ rules: [{ kind: 'mfa-missing' }] }, { loadLists: false });
+    const enginePrefix = `${prefix}:engine`;
+    const engine = liveEngine({ redis: connect(), prefix: enginePrefix, rules });
     const f = new EventFactory('tls');
     const at = Date.parse('2022-01-17T00:00:00.000Z');
+    // GET of the users, EVALSHA of commitUser (EVAL the first time), ZADD of the pending index.
     const res = await engine.applyBatch(
       sourced([f.approved('u1', at, { withdrawalId: 'w1', sessionId: 's1' })]),
     );
     expect(res.outcomes).toEqual(['applied']);
-    expect(await engine.closeDue(at + 3_600_000)).toHaveLength(1);
+    expect(await engine.pendingCount()).toBe(1);
+    // ZRANGEBYSCORE and ZREM of the pending index (the ZREM goes with the next round trip), SADD of the
+    // unacked one.
+    const flags = await engine.closeDue(at + 3_600_000);
+    expect(flags).toHaveLength(1);
+    expect(await engine.pendingCount()).toBe(0);
+    // Another instance (no cache) reads the state back and finds the flag nobody acked (SMEMBERS, then
+    // SREM once acked).
+    const restarted = liveEngine({ redis: connect(), prefix: enginePrefix, rules });
+    expect(await restarted.unackedFlags()).toEqual(flags);
+    await restarted.ackFlags(flags);
+    expect(await restarted.unackedFlags()).toEqual([]);
+    // A rebuild's first step: SCAN and UNLINK of the engine's keys.
+    expect(await restarted.forgetState()).toBeGreaterThan(0);
   });
 
   it('refuses the ACL user any key outside its prefix, and dangerous commands', async () => {

@@ -266,10 +266,10 @@ describe('a node failing its share of a commit on the cluster', () => {
         return (): ChainableCommander => {
           const p = target.pipeline();
           let flagsIndexed = false;
-          const sadd = p.sadd.bind(p) as (...args: unknown[]) => ChainableCommander;
-          (p as unknown as { sadd: unknown }).sadd = (key: string, ...rest: unknown[]) => {
+          const zadd = p.zadd.bind(p) as (...args: unknown[]) => ChainableCommander;
+          (p as unknown as { zadd: unknown }).zadd = (key: string, ...rest: unknown[]) => {
             if (key === index.unacked) flagsIndexed = true;
-            return sadd(key, ...rest);
+            return zadd(key, ...rest);
           };
           const exec = p.exec.bind(p);
           p.exec = (async () => {

@@ -66,6 +66,9 @@ export class MemoryWindowStore implements WindowStore {
     for (const ref of commit.pendingSettled) this.inIndex.delete(key(ref));
   }
 
+  /** Nothing is ever owed: commits apply at once. */
+  async flush(): Promise<void> {}
+
   async due(watermarkMs: number, limit: number): Promise<PendingRef[]> {
     return this.dueNow(watermarkMs, limit);
   }

@@ -103,10 +103,12 @@ export class RedisWindowStore implements WindowStore {
     const writes: KeyedCommand[] = [];
     for (const u of commit.users) {
       const seen = this.unackedAtLoad.get(u);
-      for (const flagId of u.unacked.keys())
+      for (const [flagId, flag] of u.unacked)
         if (!seen?.has(flagId)) {
           const member = unackedMember({ userId: u.userId, flagId });
-          before.push({ key: this.index.unacked, queue: (p) => p.sadd(this.index.unacked, member) });
+          // Scored by decision time: the flag watermark stays below the oldest flag not yet produced.
+          const at = Date.parse(flag.raisedAt);
+          before.push({ key: this.index.unacked, queue: (p) => p.zadd(this.index.unacked, at, member) });
         }
       const key = userStateKey(this.prefix, u.userId);
       const keep = u.pending.length > 0 || u.unacked.size > 0 ? 0 : this.ttlMs;
@@ -141,7 +143,7 @@ export class RedisWindowStore implements WindowStore {
       this.remember(u);
       for (const flagId of acked) {
         const member = unackedMember({ userId: u.userId, flagId });
-        this.owed.push({ key: this.index.unacked, queue: (p) => p.srem(this.index.unacked, member) });
+        this.owed.push({ key: this.index.unacked, queue: (p) => p.zrem(this.index.unacked, member) });
       }
       for (const ref of settled.get(u.userId) ?? []) {
         const member = pendingMember(ref);
@@ -167,7 +169,7 @@ export class RedisWindowStore implements WindowStore {
 
   async usersWithUnacked(): Promise<string[]> {
     const key = this.index.unacked;
-    const [reply] = await this.send([{ key, queue: (p) => p.smembers(key) }]);
+    const [reply] = await this.send([{ key, queue: (p) => p.zrange(key, 0, -1) }]);
     const users = new Set<string>();
     for (const member of reply as string[]) {
       const ref = parseUnackedMember(member);
@@ -227,6 +229,10 @@ export class RedisWindowStore implements WindowStore {
     if (this.cacheUsers <= 0) return;
     this.cache.set(u.userId, u);
     if (this.cache.size > this.cacheUsers) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  async flush(): Promise<void> {
+    await this.send([]);
   }
 
   /**

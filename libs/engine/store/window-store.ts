@@ -57,4 +57,9 @@ export interface WindowStore {
   pendingCount(): Promise<number>;
   /** Deletes every user's state and the indexes; returns how many keys (or users) went. */
   clear(): Promise<number>;
+  /**
+   * Sends index removals that earlier commits owe (a store may hold them for its next round trip): after
+   * an ack, so the flag watermark no longer waits for the acked flags.
+   */
+  flush(): Promise<void>;
 }
