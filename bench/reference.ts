@@ -401,7 +401,8 @@ const KEEP_CHANGES = D.mfaChangeWindowMs + D.graceMs + D.maxSkewMs;
 const KEEP_SESSIONS = D.loginWithinMs + D.graceMs + D.maxSkewMs;
 const KEEP_DEVICES = D.deviceUnseenMs + D.loginWithinMs + D.graceMs + D.maxSkewMs;
 const KEEP_WHITELIST = D.cooldownMs + D.graceMs + D.maxSkewMs;
-const KEEP_VELOCITY = D.velocityWindowMs + D.graceMs + D.maxSkewMs;
+// Velocity also remembers which withdrawals it counted: a re-approval within the dedup horizon is the same one.
+const KEEP_VELOCITY = Math.max(D.velocityWindowMs + D.graceMs + D.maxSkewMs, D.dedupHorizonMs);
 
 function dropOld(list: number[], cut: number): number[] {
   let n = 0;

@@ -1,5 +1,12 @@
 import type { RuleInstance, RulesConfig } from './config';
-import { CROSS_STREAM_FACTS, FACT_KINDS, type FactKind, type FactNeeds, type FactRetention } from './facts';
+import {
+  COUNTED_FACTS,
+  CROSS_STREAM_FACTS,
+  FACT_KINDS,
+  type FactKind,
+  type FactNeeds,
+  type FactRetention,
+} from './facts';
 import { RULE_REGISTRY } from './registry';
 import type { CompiledRule, RuleKindDefinition } from './rule-kind';
 
@@ -16,7 +23,8 @@ export interface CompiledRules {
   deferred: CompiledRule[];
   /**
    * How long each fact kind is kept (event time): the longest reach of any rule reading it, plus grace, plus
-   * `maxSkewMs` for facts read across streams; 0 for facts no rule reads (they are not kept at all).
+   * `maxSkewMs` for facts read across streams, and at least the dedup horizon for counted facts; 0 for
+   * facts no rule reads (they are not kept at all).
    */
   retention: FactRetention;
   needs: FactNeeds;
@@ -48,9 +56,12 @@ export function compileRules(config: RulesConfig): CompiledRules {
   }
   const retention = {} as FactRetention;
   for (const kind of FACT_KINDS) {
-    retention[kind] = read.has(kind)
-      ? reach[kind] + config.graceMs + (CROSS_STREAM_FACTS.has(kind) ? config.maxSkewMs : 0)
-      : 0;
+    if (!read.has(kind)) {
+      retention[kind] = 0;
+      continue;
+    }
+    const keep = reach[kind] + config.graceMs + (CROSS_STREAM_FACTS.has(kind) ? config.maxSkewMs : 0);
+    retention[kind] = COUNTED_FACTS.has(kind) ? Math.max(keep, config.dedupHorizonMs) : keep;
   }
   return {
     graceMs: config.graceMs,

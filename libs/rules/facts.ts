@@ -33,19 +33,21 @@ export interface SessionLogin {
   /** The session's newest successful login. */
   atMs: number;
   deviceId: string;
-  /** The device's newest successful login before this one (null: never seen in the devices window). */
-  deviceSeenBeforeMs: number | null;
 }
 
 export interface UserFacts {
-  /** Normalised address -> newest whitelisting. */
-  whitelist: Map<string, number>;
+  /** Normalised address -> its whitelistings, ascending (an approval reads the newest at or before it). */
+  whitelist: Map<string, number[]>;
+  /** Each withdrawal once, at its first approval; kept at least the dedup horizon (see compile.ts). */
   velocity: VelocityFact[];
   mfaPassed: MfaFact[];
   mfaChanges: MfaChangeFact[];
   sessions: Map<string, SessionLogin>;
-  /** deviceId -> newest successful login from it. */
-  devices: Map<string, number>;
+  /**
+   * deviceId -> its successful logins, ascending. Novelty is decided when the approval is, from the
+   * sighting just before the session's login, so a login that arrives late still counts.
+   */
+  devices: Map<string, number[]>;
 }
 
 export type FactKind = 'whitelist' | 'velocity' | 'mfaPassed' | 'mfaChanges' | 'sessions' | 'devices';
@@ -66,8 +68,19 @@ export const CROSS_STREAM_FACTS: ReadonlySet<FactKind> = new Set([
   'devices',
 ]);
 
-/** At most this many MFA facts or changes are kept per user (the oldest go first): bounds a runaway producer. */
+/**
+ * At most this many MFA facts, MFA changes, whitelistings of one address or logins of one device are kept
+ * per user (the oldest go first): bounds a runaway producer.
+ */
 export const MAX_FACTS = 256;
+/** At most this many withdrawals are remembered for velocity per user (the oldest go first). */
+export const MAX_VELOCITY_FACTS = 1024;
+
+/**
+ * Facts that also say what was already counted (velocity: which withdrawals), kept at least the dedup
+ * horizon: a re-approval of a withdrawal hours after its first is still the same withdrawal.
+ */
+export const COUNTED_FACTS: ReadonlySet<FactKind> = new Set(['velocity']);
 
 export function emptyFacts(): UserFacts {
   return {
@@ -84,6 +97,30 @@ export function emptyFacts(): UserFacts {
 const mfaKey = (f: MfaFact) => `${f.atMs}|${f.factor}|${f.sessionId}`;
 const changeKey = (f: MfaChangeFact) => `${f.atMs}|${f.change}|${f.factor}`;
 const velocityKey = (f: VelocityFact) => `${String(f.amountUsd)}|${f.withdrawalId}`;
+
+/** Inserts `t` into an ascending list of times (usually a push: events mostly arrive in order), once. */
+function insertTime(list: number[], t: number): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]! > t) i--;
+  if (i > 0 && list[i - 1] === t) return;
+  if (i === list.length) list.push(t);
+  else list.splice(i, 0, t);
+  if (list.length > MAX_FACTS) list.splice(0, list.length - MAX_FACTS);
+}
+
+/** The newest time in the ascending `list` that is at most `at` (`strictly`: less than `at`), or null. */
+export function newestAtOrBefore(
+  list: readonly number[] | undefined,
+  at: number,
+  strictly = false,
+): number | null {
+  if (list === undefined) return null;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const x = list[i]!;
+    if (strictly ? x < at : x <= at) return x;
+  }
+  return null;
+}
 
 /** Inserts into a list sorted by (atMs, key); an equal fact is not added twice. */
 function insertSorted<T extends { atMs: number }>(list: T[], fact: T, key: (f: T) => string): void {
@@ -116,10 +153,11 @@ export function addFacts(facts: UserFacts, event: BulwarkEvent, needs: FactNeeds
   switch (event.type) {
     case 'address.whitelisted': {
       if (!needs.has('whitelist')) return false;
-      // The newest whitelisting of an address counts: a redelivered older one never hides it.
+      // Every whitelisting is kept: one later than an approval must not hide an earlier one.
       const address = normaliseAddress(event.address);
-      const at = facts.whitelist.get(address);
-      if (at === undefined || at < t) facts.whitelist.set(address, t);
+      const times = facts.whitelist.get(address);
+      if (times === undefined) facts.whitelist.set(address, [t]);
+      else insertTime(times, t);
       return true;
     }
     case 'mfa.passed':
@@ -138,19 +176,13 @@ export function addFacts(facts: UserFacts, event: BulwarkEvent, needs: FactNeeds
     }
     case 'login.succeeded': {
       if (!needs.has('sessions')) return false;
-      const prev = facts.devices.get(event.deviceId);
-      // A sighting at or after this login (one user's logins out of order) says nothing about the window
-      // before it: the device counts as seen rather than flag a device the user plainly uses.
-      const seenBefore = prev === undefined ? null : Math.min(prev, t);
-      if (prev === undefined || prev < t) facts.devices.set(event.deviceId, t);
+      const times = facts.devices.get(event.deviceId);
+      if (times === undefined) facts.devices.set(event.deviceId, [t]);
+      else insertTime(times, t);
       const current = facts.sessions.get(event.sessionId);
       // The session's newest login is the one an approval in it follows.
       if (current === undefined || current.atMs < t)
-        facts.sessions.set(event.sessionId, {
-          atMs: t,
-          deviceId: event.deviceId,
-          deviceSeenBeforeMs: seenBefore,
-        });
+        facts.sessions.set(event.sessionId, { atMs: t, deviceId: event.deviceId });
       return true;
     }
     default:
@@ -168,6 +200,8 @@ export function addVelocity(facts: UserFacts, fact: VelocityFact, keepMs: number
   const cut = fact.atMs - keepMs;
   if (facts.velocity.length > 0 && facts.velocity[0]!.atMs <= cut)
     facts.velocity = facts.velocity.filter((v) => v.atMs > cut);
+  if (facts.velocity.length > MAX_VELOCITY_FACTS)
+    facts.velocity.splice(0, facts.velocity.length - MAX_VELOCITY_FACTS);
 }
 
 /** How long (event time, ms) each kind of fact must be kept; 0 for facts no enabled rule reads. */
@@ -178,13 +212,31 @@ export type FactRetention = Record<FactKind, number>;
  * ahead never drops what a lagging one still reads). Only bounds memory: rules read explicit ranges.
  */
 export function trimFacts(facts: UserFacts, keep: FactRetention, trimAtMs: number): void {
-  for (const [address, at] of facts.whitelist)
-    if (at < trimAtMs - keep.whitelist) facts.whitelist.delete(address);
+  for (const [address, times] of facts.whitelist) {
+    const from = firstAtOrAfter(times, trimAtMs - keep.whitelist);
+    if (from === times.length) facts.whitelist.delete(address);
+    else if (from > 0) facts.whitelist.set(address, times.slice(from));
+  }
   if (facts.mfaPassed.length > 0 && facts.mfaPassed[0]!.atMs < trimAtMs - keep.mfaPassed)
     facts.mfaPassed = facts.mfaPassed.filter((f) => f.atMs >= trimAtMs - keep.mfaPassed);
   if (facts.mfaChanges.length > 0 && facts.mfaChanges[0]!.atMs < trimAtMs - keep.mfaChanges)
     facts.mfaChanges = facts.mfaChanges.filter((f) => f.atMs >= trimAtMs - keep.mfaChanges);
   for (const [session, login] of facts.sessions)
     if (login.atMs < trimAtMs - keep.sessions) facts.sessions.delete(session);
-  for (const [device, at] of facts.devices) if (at < trimAtMs - keep.devices) facts.devices.delete(device);
+  // A sighting is only read as the one just before a kept session's login: of those older than every kept
+  // login, the newest is enough.
+  const loginsFrom = trimAtMs - keep.sessions;
+  for (const [device, times] of facts.devices) {
+    let from = firstAtOrAfter(times, loginsFrom);
+    if (from > 0 && times[from - 1]! >= trimAtMs - keep.devices) from--;
+    if (from === times.length) facts.devices.delete(device);
+    else if (from > 0) facts.devices.set(device, times.slice(from));
+  }
+}
+
+/** The index of the first time in the ascending `times` at or after `at` (its length when none). */
+function firstAtOrAfter(times: readonly number[], at: number): number {
+  let i = 0;
+  while (i < times.length && times[i]! < at) i++;
+  return i;
 }

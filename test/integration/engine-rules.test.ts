@@ -99,6 +99,18 @@ describe.each(engineBackends(redis))('$name', (backend) => {
       ];
       expect(ids(await flagsOf(e, events))).toEqual(['new-address-cooldown:w-u']);
     });
+
+    it('a whitelisting later than the approval, seen before it, does not hide an earlier one', async () => {
+      const e = await engine(config([{ kind: 'new-address-cooldown' }]));
+      const events = [
+        f.whitelist('u', T0 - HOUR, addr),
+        f.whitelist('u', T0 + MINUTE, addr),
+        approve('u', T0),
+      ];
+      const flags = await flagsOf(e, events);
+      expect(ids(flags)).toEqual(['new-address-cooldown:w-u']);
+      expect(flags[0]!.evidence).toMatchObject({ whitelistedAtMs: T0 - HOUR, ageMs: HOUR });
+    });
   });
 
   describe('mfa-reset-withdrawal', () => {
@@ -190,6 +202,24 @@ describe.each(engineBackends(redis))('$name', (backend) => {
       await e.applyBatch(sourced([f.login('late', T0 - MINUTE, 'sess', 'dev-new')]));
       expect(ids(await e.closeDue(T0 + GRACE))).toEqual(['new-device-withdrawal:w-late']);
     });
+
+    it('an earlier login from the device that arrives after the session login, within grace, makes it known', async () => {
+      const e = await engine(cfg());
+      await e.applyBatch(sourced([f.login('k', T0 - 5 * MINUTE, 'sess', 'dev'), approve('k')]));
+      await e.applyBatch(sourced([f.login('k', T0 - 10 * DAY, 'old', 'dev')]));
+      expect(await e.closeDue(T0 + GRACE)).toEqual([]);
+    });
+
+    it('a sighting after the session login is not one before it: the device is still new', async () => {
+      const e = await engine(cfg());
+      const flags = await flagsOf(e, [
+        f.login('n', T0 - MINUTE, 'other', 'dev'),
+        f.login('n', T0 - 5 * MINUTE, 'sess', 'dev'),
+        approve('n'),
+      ]);
+      expect(ids(flags)).toEqual(['new-device-withdrawal:w-n']);
+      expect(flags[0]!.evidence).toMatchObject({ deviceLastSeenAtMs: null });
+    });
   });
 
   describe('velocity', () => {
@@ -225,6 +255,17 @@ describe.each(engineBackends(redis))('$name', (backend) => {
       const events = [0, 1, 2, 3, 4].map((i) => approve('u', T0 + i * MINUTE, `w${i}`));
       events.push(approve('u', T0 + 10 * MINUTE, 'w4'));
       expect(await flagsOf(e, events)).toEqual([]);
+    });
+
+    it('a withdrawal approved again hours after its first approval is still one, counted at the first', async () => {
+      const e = await engine(cfg());
+      const later = T0 + 2 * HOUR;
+      const events = [approve('u', T0, 'w0')];
+      for (let i = 1; i <= 4; i++) events.push(approve('u', later + i * MINUTE, `w${i}`));
+      events.push(approve('u', later + 5 * MINUTE, 'w0'), approve('u', later + 6 * MINUTE, 'w5'));
+      // w1..w5 lie in w5's hour; w0 was approved two hours earlier.
+      expect(await flagsOf(e, events)).toEqual([]);
+      expect(ids(await flagsOf(e, [approve('u', later + 7 * MINUTE, 'w6')]))).toEqual(['velocity:w6']);
     });
 
     it('flags more than 100,000 USD in the hour; exactly 100,000 does not', async () => {

@@ -45,8 +45,29 @@ describe('user state codec', () => {
     expect(unacked).toBeGreaterThan(0);
   });
 
+  it('reads a format-1 state (one time per address and device) as lists of times', () => {
+    const v1 = [
+      1,
+      [100, 'e1', 0],
+      [],
+      [],
+      [],
+      [['0xabc', 5000]],
+      [],
+      [],
+      [],
+      [['s1', 9000, 'd1', 4000]],
+      [['d1', 9000]],
+    ];
+    const u = decodeUser('u1', JSON.stringify(v1), 3);
+    expect(u.facts.whitelist).toEqual(new Map([['0xabc', [5000]]]));
+    expect(u.facts.sessions).toEqual(new Map([['s1', { atMs: 9000, deviceId: 'd1' }]]));
+    expect(u.facts.devices).toEqual(new Map([['d1', [9000]]]));
+    expect(JSON.parse(encodeUser(u))[0]).toBe(2);
+  });
+
   it('refuses a text of another format', () => {
-    expect(() => decodeUser('u1', JSON.stringify([2]), 1)).toThrow();
+    expect(() => decodeUser('u1', JSON.stringify([3]), 1)).toThrow();
     expect(() => decodeUser('u1', '{}', 1)).toThrow();
   });
 });

@@ -10,10 +10,13 @@ import type { UserState } from './window-store';
  *
  *   [1, [newestSecond, id, age, id, age, ...], [[flagId, raisedAtMs]...], [Flag...],
  *    [[approval, dueMs, [ruleId...]]...],
- *    [[address, ms]...], [[ms, usd, withdrawalId]...], [[ms, factor, sessionId]...],
- *    [[ms, 'r'|'e', factor]...], [[sessionId, ms, deviceId, seenBeforeMs|null]...], [[deviceId, ms]...]]
+ *    [[address, [ms...]]...], [[ms, usd, withdrawalId]...], [[ms, factor, sessionId]...],
+ *    [[ms, 'r'|'e', factor]...], [[sessionId, ms, deviceId]...], [[deviceId, [ms...]]...]]
+ *
+ * Format 1 kept one time per address and device and each login's device novelty: it is read as format 2
+ * with what it had (its newest whitelisting and sighting; the session's login), and written as format 2.
  */
-const FORMAT = 1;
+const FORMAT = 2;
 
 export function encodeUser(u: UserState): string {
   let newest = 0;
@@ -31,7 +34,7 @@ export function encodeUser(u: UserState): string {
     f.velocity.map((v) => [v.atMs, v.amountUsd, v.withdrawalId]),
     f.mfaPassed.map((m) => [m.atMs, m.factor, m.sessionId]),
     f.mfaChanges.map((c) => [c.atMs, c.change === 'reset' ? 'r' : 'e', c.factor]),
-    [...f.sessions].map(([s, l]) => [s, l.atMs, l.deviceId, l.deviceSeenBeforeMs]),
+    [...f.sessions].map(([s, l]) => [s, l.atMs, l.deviceId]),
     [...f.devices],
   ]);
 }
@@ -42,18 +45,20 @@ type Encoded = [
   [string, number][],
   Flag[],
   [WithdrawalApproved, number, string[]][],
-  [string, number][],
+  [string, number[]][],
   [number, number, string][],
   [number, string, string][],
   [number, string, string][],
-  [string, number, string, number | null][],
-  [string, number][],
+  [string, number, string][],
+  [string, number[]][],
 ];
 
 /** The state encoded by `encodeUser`; throws on text of another format (the caller names the key). */
 export function decodeUser(userId: string, text: string, version: number): UserState {
   const d = JSON.parse(text) as Encoded;
-  if (!Array.isArray(d) || d[0] !== FORMAT) throw new Error(`unknown user state format ${String(d?.[0])}`);
+  if (!Array.isArray(d) || (d[0] !== FORMAT && d[0] !== 1))
+    throw new Error(`unknown user state format ${String(d?.[0])}`);
+  if (d[0] === 1) fromFormat1(d);
   const [, ev, raised, unacked, pending, wl, vel, mfa, changes, sessions, devices] = d;
   const events = new Map<string, number>();
   const newest = ev[0] as number;
@@ -67,9 +72,7 @@ export function decodeUser(userId: string, text: string, version: number): UserS
     change: c === 'r' ? 'reset' : 'enrolled',
     factor,
   }));
-  facts.sessions = new Map(
-    sessions.map(([s, atMs, deviceId, deviceSeenBeforeMs]) => [s, { atMs, deviceId, deviceSeenBeforeMs }]),
-  );
+  facts.sessions = new Map(sessions.map(([s, atMs, deviceId]) => [s, { atMs, deviceId }]));
   facts.devices = new Map(devices);
   return {
     userId,
@@ -81,4 +84,13 @@ export function decodeUser(userId: string, text: string, version: number): UserS
     facts,
     seen: 0,
   };
+}
+
+/** Format 1's single times become one-element lists; its per-login device novelty is recomputed. */
+function fromFormat1(d: Encoded): void {
+  const v1 = d as unknown as unknown[][];
+  const single = (pairs: unknown[]) => (pairs as [string, number][]).map(([k, ms]) => [k, [ms]]);
+  v1[5] = single(v1[5]!);
+  v1[9] = (v1[9] as unknown[][]).map((s) => s.slice(0, 3));
+  v1[10] = single(v1[10]!);
 }

@@ -1,6 +1,6 @@
 import { DAY, EventFactory } from '../../engine/synthetic-traffic';
 import { normaliseAddress } from '../address';
-import { emptyFacts } from '../facts';
+import { addFacts, emptyFacts } from '../facts';
 import { freshlyWhitelisted } from './new-address-cooldown';
 
 const T = Date.parse('2022-01-17T00:00:00.000Z');
@@ -8,9 +8,10 @@ const f = new EventFactory('cd');
 const ADDRESS = '0xAbCdEf0000000000000000000000000000000001';
 const event = f.approved('u', T, { withdrawalId: 'w', sessionId: 's', address: ADDRESS });
 const view = { event, address: normaliseAddress(ADDRESS) };
-const whitelisted = (at: number) => {
+/** Facts after these whitelistings of ADDRESS, in this order. */
+const whitelisted = (...times: number[]) => {
   const facts = emptyFacts();
-  facts.whitelist.set(normaliseAddress(ADDRESS), at);
+  for (const at of times) addFacts(facts, f.whitelist('u', at, ADDRESS), { has: () => true });
   return facts;
 };
 
@@ -22,5 +23,18 @@ describe('new-address-cooldown', () => {
     expect(freshlyWhitelisted(view, whitelisted(T - DAY), p)).toBeNull();
     expect(freshlyWhitelisted(view, whitelisted(T + 1), p)).toBeNull();
     expect(freshlyWhitelisted(view, emptyFacts(), p)).toBeNull();
+  });
+
+  it('a whitelisting after the approval does not hide an earlier one inside the cooldown', () => {
+    const p = { cooldownMs: DAY };
+    expect(freshlyWhitelisted(view, whitelisted(T - 1000, T + 5000), p)).toMatchObject({
+      whitelistedAtMs: T - 1000,
+    });
+    expect(freshlyWhitelisted(view, whitelisted(T + 5000, T - 1000), p)).toMatchObject({
+      whitelistedAtMs: T - 1000,
+    });
+    // The newest at or before the approval decides: an old one does not flag past a newer one.
+    expect(freshlyWhitelisted(view, whitelisted(T - 3 * DAY, T - 1000), p)).toMatchObject({ ageMs: 1000 });
+    expect(freshlyWhitelisted(view, whitelisted(T - 3 * DAY, T + 1), p)).toBeNull();
   });
 });

@@ -35,8 +35,24 @@ describe('new-device-withdrawal', () => {
     ).toMatchObject({ deviceLastSeenAtMs: login - p.unseenMs - 1 });
   });
 
-  it('logins out of order: a later sighting of the device counts it as seen', () => {
-    expect(loginFromNewDevice(view, afterLogins([T, 'later', 'd1'], [T - MINUTE, 's', 'd1']), p)).toBeNull();
+  it('a sighting after the login is not one before it: the device is still new', () => {
+    expect(
+      loginFromNewDevice(view, afterLogins([T, 'later', 'd1'], [T - MINUTE, 's', 'd1']), p),
+    ).toMatchObject({ deviceLastSeenAtMs: null });
+  });
+
+  it("an earlier login from the device arriving after the session's own still makes it seen", () => {
+    expect(
+      loginFromNewDevice(view, afterLogins([T - MINUTE, 's', 'd1'], [T - 10 * DAY, 'old', 'd1']), p),
+    ).toBeNull();
+    // ... and of several earlier ones, the newest before the login decides.
+    expect(
+      loginFromNewDevice(
+        view,
+        afterLogins([T - MINUTE, 's', 'd1'], [T - 200 * DAY, 'a', 'd1'], [T - 100 * DAY, 'b', 'd1']),
+        p,
+      ),
+    ).toMatchObject({ deviceLastSeenAtMs: T - 100 * DAY });
   });
 
   it("another session's login is not this approval's", () => {

@@ -1,0 +1,108 @@
+import { DAY, EventFactory, HOUR, MINUTE } from '../engine/synthetic-traffic';
+import { compileRules } from './compile';
+import { defaultRulesConfig } from './config';
+import { addFacts, addVelocity, emptyFacts, trimFacts, type UserFacts } from './facts';
+import { freshlyWhitelisted } from './kinds/new-address-cooldown';
+import { loginFromNewDevice } from './kinds/new-device-withdrawal';
+import { overVelocity } from './kinds/velocity';
+
+const T = Date.parse('2022-01-17T00:00:00.000Z');
+const f = new EventFactory('facts');
+const compiled = compileRules(defaultRulesConfig());
+const keep = compiled.retention;
+const config = defaultRulesConfig();
+const all = { has: () => true };
+
+/** A small deterministic generator (mulberry32): the same cases on every run. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const clone = (facts: UserFacts): UserFacts => structuredClone(facts);
+
+describe('trimFacts', () => {
+  // Trimming only bounds memory: every decision still possible after it (an approval no older than grace,
+  // plus skew for auth facts, behind the trim point) comes out as it would on the untrimmed facts.
+  it('never changes a decision that can still be made: logins and whitelistings in any order (200 cases)', () => {
+    const rnd = random(42);
+    const p = { unseenMs: 90 * DAY, loginWithinMs: 30 * MINUTE };
+    const lateEnough = config.graceMs + config.maxSkewMs;
+    let flagged = 0;
+    let checked = 0;
+    for (let c = 0; c < 200; c++) {
+      const facts = emptyFacts();
+      const events = [];
+      // Logins over 200 days, denser near T, from twelve devices; a fifth arrive out of order.
+      for (let i = 0; i < 40; i++) {
+        const back = rnd() < 0.5 ? rnd() * 200 * DAY : rnd() * 8 * HOUR;
+        const at = Math.round(T - back);
+        events.push(f.login('u', at, `s${c}-${i}`, `d${Math.floor(rnd() * 12)}`));
+        events.push(f.whitelist('u', Math.round(T - rnd() * 3 * DAY), `0x${Math.floor(rnd() * 3)}`));
+      }
+      events.sort((a, b) => a.occurredAtMs - b.occurredAtMs);
+      for (let i = 0; i < events.length; i++)
+        if (rnd() < 0.2 && i + 1 < events.length) [events[i], events[i + 1]] = [events[i + 1]!, events[i]!];
+      for (const e of events) addFacts(facts, e, all);
+      const trimmed = clone(facts);
+      const trimAt = T - Math.round(rnd() * 2 * HOUR);
+      trimFacts(trimmed, keep, trimAt);
+      for (const [sessionId, login] of facts.sessions) {
+        const t = login.atMs + Math.round(rnd() * 31 * MINUTE);
+        if (t < trimAt - lateEnough) continue;
+        const event = f.approved('u', t, { withdrawalId: `w-${sessionId}`, sessionId, address: '0x1' });
+        const view = { event, address: '0x1' };
+        // Evidence may name an older sighting the untrimmed facts still hold; the decision is the same.
+        const decision = (x: UserFacts) => {
+          const e = loginFromNewDevice(view, x, p);
+          return e && { deviceId: e.deviceId, loginAtMs: e.loginAtMs };
+        };
+        const full = decision(facts);
+        expect(decision(trimmed)).toEqual(full);
+        // Whitelistings come from the approvals' own stream: kept for approvals up to grace behind.
+        if (t >= trimAt - config.graceMs)
+          expect(freshlyWhitelisted(view, trimmed, { cooldownMs: DAY })).toEqual(
+            freshlyWhitelisted(view, facts, { cooldownMs: DAY }),
+          );
+        checked++;
+        if (full) flagged++;
+      }
+    }
+    // The cases exercise both outcomes, not one.
+    expect(checked).toBeGreaterThan(1000);
+    expect(flagged).toBeGreaterThan(50);
+    expect(checked - flagged).toBeGreaterThan(50);
+  });
+
+  it('keeps, per device, the sightings from the oldest kept login on and the newest one before them', () => {
+    const facts = emptyFacts();
+    for (const at of [T - 50 * DAY, T - 40 * DAY, T - 10 * HOUR, T - 5 * MINUTE])
+      addFacts(facts, f.login('u', at, `s${at}`, 'd1'), all);
+    trimFacts(facts, keep, T);
+    expect(facts.devices.get('d1')).toEqual([T - 10 * HOUR, T - 5 * MINUTE]);
+    expect([...facts.sessions.values()].map((s) => s.atMs)).toEqual([T - 5 * MINUTE]);
+  });
+});
+
+describe('velocity retention', () => {
+  it('remembers counted withdrawals for the dedup horizon: a re-approval hours later is not a new one', () => {
+    expect(keep.velocity).toBe(Math.max(HOUR + config.graceMs, config.dedupHorizonMs));
+    const facts = emptyFacts();
+    const p = { windowMs: HOUR, maxCount: 1, maxUsd: null };
+    const approve = (at: number, w: string) => {
+      addVelocity(facts, { atMs: at, amountUsd: 1, withdrawalId: w }, keep.velocity);
+      const event = f.approved('u', at, { withdrawalId: w, sessionId: 's', amountUsd: 1 });
+      return overVelocity({ event, address: event.address }, facts, p);
+    };
+    expect(approve(T, 'a')).toBeNull();
+    // 'a' approved again 2 h later, then 'b': one withdrawal in b's hour, not two.
+    expect(approve(T + 2 * HOUR, 'a')).toBeNull();
+    expect(approve(T + 2 * HOUR + MINUTE, 'b')).toBeNull();
+    expect(approve(T + 2 * HOUR + 2 * MINUTE, 'c')).toMatchObject({ count: 2 });
+  });
+});
