@@ -121,4 +121,14 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/**
+ * CPU seconds the Redis server has used (user + sys, from INFO cpu): a figure machine load does not
+ * inflate; anything else Redis does meanwhile counts too. Any client with `info` will do.
+ */
+export async function redisCpuSeconds(redis: { info(section: 'cpu'): Promise<string> }): Promise<number> {
+  const info = await redis.info('cpu');
+  const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return num('used_cpu_user') + num('used_cpu_sys');
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

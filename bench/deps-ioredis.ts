@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { REDIS_URL, arg, table, writeResult } from './common';
+import { REDIS_URL, arg, redisCpuSeconds, table, writeResult } from './common';
 
 /** The part of an ioredis pipeline this benchmark calls (both majors share it). */
 interface Pipe {
@@ -97,12 +97,6 @@ interface RoundFigures {
   nodeCpuUsPerCommand: number;
   redisCpuUsPerCommand: number;
   errors: number;
-}
-
-async function redisCpuSeconds(c: Client): Promise<number> {
-  const info = await c.info('cpu');
-  const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
-  return num('used_cpu_user') + num('used_cpu_sys');
 }
 
 function stateOf(version: number, fill: string): string {

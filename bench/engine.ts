@@ -32,6 +32,7 @@ import {
 import { silentLogger } from '../libs/logger';
 import { createRedis, deleteByPrefix, type Redis } from '../libs/redis';
 import { defaultRulesConfig, type RulesConfig } from '../libs/rules';
+import { redisCpuSeconds } from './common';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,12 +67,6 @@ interface Timing {
   nodeCpuUs: number;
   /** CPU time of the Redis server per event (µs), from INFO cpu: machine load does not inflate it. */
   redisCpuUs: number;
-}
-
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return num('used_cpu_user') + num('used_cpu_sys');
 }
 
 let benchRedis: Redis;

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { createRedis } from '../libs/redis';
 import { silentLogger } from '../libs/logger';
 import type { ReplayReport } from '../libs/replay/report';
-import { REDIS_URL, arg, machine, table, writeResult } from './common';
+import { REDIS_URL, arg, machine, redisCpuSeconds, table, writeResult } from './common';
 import { RULE_IDS, type ReferenceResult } from './reference';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -113,12 +113,11 @@ async function logFile(): Promise<{ file: string; lines: number; generated: bool
   return { file, lines, generated, command };
 }
 
-async function redisCpuSeconds(): Promise<number> {
+/** The Redis server's CPU seconds, on a connection of its own (the replay under test has its own). */
+async function redisServerCpu(): Promise<number> {
   const redis = createRedis({ url: REDIS_URL, logger: silentLogger() });
   try {
-    const info = await redis.info('cpu');
-    const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-    return num('used_cpu_user') + num('used_cpu_sys');
+    return await redisCpuSeconds(redis);
   } finally {
     redis.disconnect();
   }
@@ -156,14 +155,14 @@ interface ReplayRun {
 }
 
 async function replay(file: string, store: 'memory' | 'redis', out: string): Promise<ReplayRun> {
-  const rc0 = store === 'redis' ? await redisCpuSeconds() : 0;
+  const rc0 = store === 'redis' ? await redisServerCpu() : 0;
   const measured = await measure([CLI, 'replay', file, '--quiet', '--store', store, '--report', out]);
   const run: ReplayRun = {
     store,
     measured,
     report: JSON.parse(fs.readFileSync(out, 'utf8')) as ReplayReport,
   };
-  if (store === 'redis') run.redisCpuSeconds = (await redisCpuSeconds()) - rc0;
+  if (store === 'redis') run.redisCpuSeconds = (await redisServerCpu()) - rc0;
   fs.rmSync(out, { force: true });
   return run;
 }

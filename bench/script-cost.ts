@@ -16,18 +16,12 @@ import { liveEngine } from '../libs/engine';
 import { EventFactory, sourced } from '../libs/engine/synthetic-traffic';
 import type { BulwarkEvent } from '../libs/events';
 import { silentLogger } from '../libs/logger';
-import { createRedis, deleteByPrefix, type Redis } from '../libs/redis';
+import { createRedis, deleteByPrefix } from '../libs/redis';
 import { defaultRulesConfig } from '../libs/rules';
-import { REDIS_URL, arg, table, writeResult } from './common';
+import { REDIS_URL, arg, redisCpuSeconds, table, writeResult } from './common';
 
 const T0 = Date.parse('2022-01-17T00:00:00.000Z');
 const BATCH = 500;
-
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
-}
 
 async function main(): Promise<void> {
   const n = arg('events', 20000);
