@@ -3,6 +3,7 @@ import {
   COUNTED_FACTS,
   CROSS_STREAM_FACTS,
   FACT_KINDS,
+  type FactGaps,
   type FactKind,
   type FactNeeds,
   type FactRetention,
@@ -27,6 +28,8 @@ export interface CompiledRules {
    * facts no rule reads (they are not kept at all).
    */
   retention: FactRetention;
+  /** Per time list, the gap it may be thinned to (the smallest any reader names); absent: kept whole. */
+  thinGaps: FactGaps;
   needs: FactNeeds;
 }
 
@@ -46,14 +49,21 @@ export function compileRules(config: RulesConfig): CompiledRules {
   };
   const read = new Set<FactKind>();
   const rules: CompiledRule[] = [];
+  const gaps: FactGaps = {};
+  const unthinned = new Set<FactKind>();
   for (const rule of enabled) {
     const def = definitionOf(rule);
+    const thin = def.thinGaps?.(rule.params) ?? {};
     for (const [kind, ms] of Object.entries(def.reads(rule.params)) as [FactKind, number][]) {
       read.add(kind);
       reach[kind] = Math.max(reach[kind], ms);
+      const gap = thin[kind];
+      if (gap === undefined) unthinned.add(kind);
+      else gaps[kind] = Math.min(gaps[kind] ?? Infinity, gap);
     }
     rules.push(def.compile(rule));
   }
+  for (const kind of unthinned) delete gaps[kind];
   const retention = {} as FactRetention;
   for (const kind of FACT_KINDS) {
     if (!read.has(kind)) {
@@ -69,6 +79,7 @@ export function compileRules(config: RulesConfig): CompiledRules {
     rules,
     deferred: rules.filter((r) => r.afterGrace !== undefined),
     retention,
+    thinGaps: gaps,
     needs: read,
   };
 }

@@ -1,7 +1,7 @@
 import { DAY, EventFactory, HOUR, MINUTE } from '../engine/synthetic-traffic';
 import { compileRules } from './compile';
-import { defaultRulesConfig } from './config';
-import { addFacts, addVelocity, emptyFacts, trimFacts, type UserFacts } from './facts';
+import { defaultRulesConfig, parseRulesConfig } from './config';
+import { addFacts, addVelocity, emptyFacts, thinned, trimFacts, type UserFacts } from './facts';
 import { freshlyWhitelisted } from './kinds/new-address-cooldown';
 import { loginFromNewDevice } from './kinds/new-device-withdrawal';
 import { overVelocity } from './kinds/velocity';
@@ -10,6 +10,7 @@ const T = Date.parse('2022-01-17T00:00:00.000Z');
 const f = new EventFactory('facts');
 const compiled = compileRules(defaultRulesConfig());
 const keep = compiled.retention;
+const gaps = compiled.thinGaps;
 const config = defaultRulesConfig();
 const all = { has: () => true };
 
@@ -23,8 +24,6 @@ function random(seed: number): () => number {
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const clone = (facts: UserFacts): UserFacts => structuredClone(facts);
 
 describe('trimFacts', () => {
   // Trimming only bounds memory: every decision still possible after it (an approval no older than grace,
@@ -45,22 +44,34 @@ describe('trimFacts', () => {
         events.push(f.login('u', at, `s${c}-${i}`, `d${Math.floor(rnd() * 12)}`));
         events.push(f.whitelist('u', Math.round(T - rnd() * 3 * DAY), `0x${Math.floor(rnd() * 3)}`));
       }
+      // One device used every few minutes for hours: thinning, not a cap, must bound it.
+      if (c % 4 === 0)
+        for (let i = 0; i < 400; i++)
+          events.push(f.login('u', T - 9 * HOUR + i * 80_000, `s${c}-busy-${i}`, 'd-busy'));
       events.sort((a, b) => a.occurredAtMs - b.occurredAtMs);
       for (let i = 0; i < events.length; i++)
         if (rnd() < 0.2 && i + 1 < events.length) [events[i], events[i + 1]] = [events[i + 1]!, events[i]!];
-      for (const e of events) addFacts(facts, e, all);
-      const trimmed = clone(facts);
       const trimAt = T - Math.round(rnd() * 2 * HOUR);
-      trimFacts(trimmed, keep, trimAt);
+      // The trimmed copy is trimmed as the engine does, every few events along the way (never past trimAt).
+      const trimmed = emptyFacts();
+      events.forEach((e, i) => {
+        addFacts(facts, e, all);
+        addFacts(trimmed, e, all);
+        if (i % 4 === 0) trimFacts(trimmed, keep, Math.min(e.occurredAtMs, trimAt), gaps);
+      });
+      trimFacts(trimmed, keep, trimAt, gaps);
+      for (const times of trimmed.devices.values()) expect(times.length).toBeLessThan(20);
       for (const [sessionId, login] of facts.sessions) {
         const t = login.atMs + Math.round(rnd() * 31 * MINUTE);
         if (t < trimAt - lateEnough) continue;
         const event = f.approved('u', t, { withdrawalId: `w-${sessionId}`, sessionId, address: '0x1' });
         const view = { event, address: '0x1' };
-        // Evidence may name an older sighting the untrimmed facts still hold; the decision is the same.
+        // A flag names the same last sighting too, unless it fell out of the devices window (then null).
         const decision = (x: UserFacts) => {
           const e = loginFromNewDevice(view, x, p);
-          return e && { deviceId: e.deviceId, loginAtMs: e.loginAtMs };
+          const seen = e?.deviceLastSeenAtMs as number | null | undefined;
+          const lastSeen = seen != null && seen >= trimAt - keep.devices ? seen : null;
+          return e && { deviceId: e.deviceId, loginAtMs: e.loginAtMs, lastSeen };
         };
         const full = decision(facts);
         expect(decision(trimmed)).toEqual(full);
@@ -86,6 +97,36 @@ describe('trimFacts', () => {
     trimFacts(facts, keep, T);
     expect(facts.devices.get('d1')).toEqual([T - 10 * HOUR, T - 5 * MINUTE]);
     expect([...facts.sessions.values()].map((s) => s.atMs)).toEqual([T - 5 * MINUTE]);
+  });
+
+  it('a device logging in hundreds of times after a session login still counts as seen for it', () => {
+    const facts = emptyFacts();
+    addFacts(facts, f.login('u', T - DAY, 'yesterday', 'd1'), all);
+    addFacts(facts, f.login('u', T, 's1', 'd1'), all);
+    for (let i = 1; i <= 300; i++) addFacts(facts, f.login('u', T + i * 1000, `busy-${i}`, 'd1'), all);
+    trimFacts(facts, keep, T + 301_000, gaps);
+    expect(facts.devices.get('d1')!.length).toBeLessThanOrEqual(3);
+    const event = f.approved('u', T + 20 * MINUTE, { withdrawalId: 'w', sessionId: 's1' });
+    const p = { unseenMs: 90 * DAY, loginWithinMs: 30 * MINUTE };
+    expect(loginFromNewDevice({ event, address: event.address }, facts, p)).toBeNull();
+  });
+
+  it('thins to the smallest gap any rule reading the list names', () => {
+    expect(gaps).toEqual({ devices: 90 * DAY });
+    const two = parseRulesConfig({
+      rules: [
+        { kind: 'new-device-withdrawal' },
+        { id: 'nd-short', kind: 'new-device-withdrawal', params: { unseenMs: 7 * DAY } },
+      ],
+    });
+    expect(compileRules(two).thinGaps).toEqual({ devices: 7 * DAY });
+  });
+
+  it('thinned keeps a time whose successor lies more than the gap after the last kept one', () => {
+    expect(thinned([0, 1, 2, 3, 4], 10)).toEqual([0, 4]);
+    expect(thinned([0, 5, 20, 21, 40], 10)).toEqual([0, 5, 20, 21, 40]);
+    expect(thinned([0, 5, 9, 30], 10)).toEqual([0, 9, 30]);
+    expect(thinned([7], 10)).toEqual([7]);
   });
 });
 

@@ -69,8 +69,8 @@ export const CROSS_STREAM_FACTS: ReadonlySet<FactKind> = new Set([
 ]);
 
 /**
- * At most this many MFA facts, MFA changes, whitelistings of one address or logins of one device are kept
- * per user (the oldest go first): bounds a runaway producer.
+ * At most this many MFA facts, MFA changes or whitelistings of one address are kept per user (the oldest go
+ * first): bounds a runaway producer. A device's logins are bounded by thinning instead (trimFacts).
  */
 export const MAX_FACTS = 256;
 /** At most this many withdrawals are remembered for velocity per user (the oldest go first). */
@@ -98,14 +98,17 @@ const mfaKey = (f: MfaFact) => `${f.atMs}|${f.factor}|${f.sessionId}`;
 const changeKey = (f: MfaChangeFact) => `${f.atMs}|${f.change}|${f.factor}`;
 const velocityKey = (f: VelocityFact) => `${String(f.amountUsd)}|${f.withdrawalId}`;
 
-/** Inserts `t` into an ascending list of times (usually a push: events mostly arrive in order), once. */
-function insertTime(list: number[], t: number): void {
+/**
+ * Inserts `t` into an ascending list of times (usually a push: events mostly arrive in order), once; past
+ * `cap` the oldest go.
+ */
+function insertTime(list: number[], t: number, cap = Infinity): void {
   let i = list.length;
   while (i > 0 && list[i - 1]! > t) i--;
   if (i > 0 && list[i - 1] === t) return;
   if (i === list.length) list.push(t);
   else list.splice(i, 0, t);
-  if (list.length > MAX_FACTS) list.splice(0, list.length - MAX_FACTS);
+  if (list.length > cap) list.splice(0, list.length - cap);
 }
 
 /** The newest time in the ascending `list` that is at most `at` (`strictly`: less than `at`), or null. */
@@ -157,7 +160,7 @@ export function addFacts(facts: UserFacts, event: BulwarkEvent, needs: FactNeeds
       const address = normaliseAddress(event.address);
       const times = facts.whitelist.get(address);
       if (times === undefined) facts.whitelist.set(address, [t]);
-      else insertTime(times, t);
+      else insertTime(times, t, MAX_FACTS);
       return true;
     }
     case 'mfa.passed':
@@ -177,6 +180,7 @@ export function addFacts(facts: UserFacts, event: BulwarkEvent, needs: FactNeeds
     case 'login.succeeded': {
       if (!needs.has('sessions')) return false;
       const times = facts.devices.get(event.deviceId);
+      // Not capped: trimming thins a device's logins to the few a decision can need.
       if (times === undefined) facts.devices.set(event.deviceId, [t]);
       else insertTime(times, t);
       const current = facts.sessions.get(event.sessionId);
@@ -206,12 +210,19 @@ export function addVelocity(facts: UserFacts, fact: VelocityFact, keepMs: number
 
 /** How long (event time, ms) each kind of fact must be kept; 0 for facts no enabled rule reads. */
 export type FactRetention = Record<FactKind, number>;
+/** The gap a time list may be thinned to without changing a decision (see RuleKindDefinition.thinGaps). */
+export type FactGaps = Partial<Record<FactKind, number>>;
 
 /**
  * Drops facts older than their retention behind `trimAtMs` (at most the watermark, so a stream running
  * ahead never drops what a lagging one still reads). Only bounds memory: rules read explicit ranges.
  */
-export function trimFacts(facts: UserFacts, keep: FactRetention, trimAtMs: number): void {
+export function trimFacts(
+  facts: UserFacts,
+  keep: FactRetention,
+  trimAtMs: number,
+  gaps: FactGaps = {},
+): void {
   for (const [address, times] of facts.whitelist) {
     const from = firstAtOrAfter(times, trimAtMs - keep.whitelist);
     if (from === times.length) facts.whitelist.delete(address);
@@ -230,8 +241,26 @@ export function trimFacts(facts: UserFacts, keep: FactRetention, trimAtMs: numbe
     let from = firstAtOrAfter(times, loginsFrom);
     if (from > 0 && times[from - 1]! >= trimAtMs - keep.devices) from--;
     if (from === times.length) facts.devices.delete(device);
-    else if (from > 0) facts.devices.set(device, times.slice(from));
+    else {
+      const kept = from > 0 ? times.slice(from) : times;
+      facts.devices.set(device, gaps.devices === undefined ? kept : thinned(kept, gaps.devices));
+    }
   }
+}
+
+/**
+ * Drops the times of an ascending list that no "newest before x, within gap of x?" question needs: a time
+ * goes when the one after it lies within `gap` of the last kept one. For any x the answer is the same (for x
+ * up to that next time, the last kept one is within gap too), and a "no" keeps its newest time: a device
+ * used every minute keeps a handful of logins, however many it makes.
+ */
+export function thinned(times: number[], gap: number): number[] {
+  if (times.length <= 2) return times;
+  const out = [times[0]!];
+  for (let i = 1; i < times.length - 1; i++)
+    if (times[i + 1]! - out[out.length - 1]! > gap) out.push(times[i]!);
+  out.push(times[times.length - 1]!);
+  return out.length === times.length ? times : out;
 }
 
 /** The index of the first time in the ascending `times` at or after `at` (its length when none). */

@@ -44,6 +44,12 @@ export interface RuleKindDefinition<P, Compiled = P> {
   severity: Severity;
   params: z.ZodType<P, unknown>;
   reads(params: Compiled): FactReach;
+  /**
+   * For time lists this rule reads only as "the newest time before x, and is it within gap of x": a time
+   * whose neighbours lie at most `gap` apart can go without changing its decision (trimFacts thins them).
+   * A rule that reads a list and does not name a gap keeps the list whole.
+   */
+  thinGaps?(params: Compiled): FactReach;
   /** `Compiled` is `P` with what config loading resolves (the sanctions folder: an absolute path). */
   compile(rule: { id: string; severity: Severity; params: Compiled }): CompiledRule;
 }

@@ -1,5 +1,7 @@
 import { parseEvent, type BulwarkEvent } from '../../events';
 import { defaultRulesConfig } from '../../rules';
+import { loginFromNewDevice } from '../../rules/kinds/new-device-withdrawal';
+import { EventFactory } from '../synthetic-traffic';
 import { simulate } from '../../simulate';
 import { StreamEngine } from '../stream-engine';
 import { MemoryWindowStore } from './memory-store';
@@ -62,8 +64,13 @@ describe('user state codec', () => {
     const u = decodeUser('u1', JSON.stringify(v1), 3);
     expect(u.facts.whitelist).toEqual(new Map([['0xabc', [5000]]]));
     expect(u.facts.sessions).toEqual(new Map([['s1', { atMs: 9000, deviceId: 'd1' }]]));
-    expect(u.facts.devices).toEqual(new Map([['d1', [9000]]]));
+    // The sighting format 1 kept as the session's novelty is a sighting again.
+    expect(u.facts.devices).toEqual(new Map([['d1', [4000, 9000]]]));
     expect(JSON.parse(encodeUser(u))[0]).toBe(2);
+    // ... so an approval in that session decides as before the upgrade: d1 was seen 5 s before the login.
+    const event = new EventFactory('c').approved('u1', 9500, { withdrawalId: 'w', sessionId: 's1' });
+    const p = { unseenMs: 90 * 86_400_000, loginWithinMs: 1_800_000 };
+    expect(loginFromNewDevice({ event, address: event.address }, u.facts, p)).toBeNull();
   });
 
   it('refuses a text of another format', () => {

@@ -8,7 +8,7 @@ import type { UserState } from './window-store';
  * arrays rather than objects: keys would be repeated on every fact of every user. Event times of the
  * dedup set are whole seconds relative to the newest one (short numbers).
  *
- *   [1, [newestSecond, id, age, id, age, ...], [[flagId, raisedAtMs]...], [Flag...],
+ *   [2, [newestSecond, id, age, id, age, ...], [[flagId, raisedAtMs]...], [Flag...],
  *    [[approval, dueMs, [ruleId...]]...],
  *    [[address, [ms...]]...], [[ms, usd, withdrawalId]...], [[ms, factor, sessionId]...],
  *    [[ms, 'r'|'e', factor]...], [[sessionId, ms, deviceId]...], [[deviceId, [ms...]]...]]
@@ -86,11 +86,22 @@ export function decodeUser(userId: string, text: string, version: number): UserS
   };
 }
 
-/** Format 1's single times become one-element lists; its per-login device novelty is recomputed. */
+/**
+ * Format 1's single times become lists. Its devices held only each device's newest login, usually the
+ * session's own; the sighting before each session's login (its novelty) goes into the device's list, so a
+ * session logged in before the upgrade is decided as it was.
+ */
 function fromFormat1(d: Encoded): void {
   const v1 = d as unknown as unknown[][];
-  const single = (pairs: unknown[]) => (pairs as [string, number][]).map(([k, ms]) => [k, [ms]]);
-  v1[5] = single(v1[5]!);
+  v1[5] = (v1[5] as [string, number][]).map(([address, ms]) => [address, [ms]]);
+  const sightings = new Map<string, Set<number>>();
+  for (const [device, ms] of v1[10] as [string, number][]) sightings.set(device, new Set([ms]));
+  for (const [, loginMs, device, seenBefore] of v1[9] as [string, number, string, number | null][]) {
+    const times = sightings.get(device) ?? new Set<number>();
+    times.add(loginMs);
+    if (seenBefore !== null && seenBefore < loginMs) times.add(seenBefore);
+    sightings.set(device, times);
+  }
   v1[9] = (v1[9] as unknown[][]).map((s) => s.slice(0, 3));
-  v1[10] = single(v1[10]!);
+  v1[10] = [...sightings].map(([device, times]) => [device, [...times].sort((a, b) => a - b)]);
 }

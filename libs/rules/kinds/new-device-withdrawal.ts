@@ -39,6 +39,8 @@ export const newDeviceWithdrawal: RuleKindDefinition<Params> = {
   params,
   // A device's sightings are read back from its session's login, which lies up to loginWithin back.
   reads: (p) => ({ sessions: p.loginWithinMs, devices: p.unseenMs + p.loginWithinMs }),
+  // Novelty asks only whether the sighting just before a login is within unseen of it.
+  thinGaps: (p) => ({ devices: p.unseenMs }),
   compile: (rule) => ({
     id: rule.id,
     severity: rule.severity,
