@@ -15,7 +15,7 @@ import {
   type RulesConfig,
 } from '../rules';
 import { withIsoTimes } from './evidence-times';
-import type { PendingRef } from './index-members';
+import type { PendingRef, UnackedRef } from './index-members';
 import type { StoreCommit, UserState, WindowStore } from './store/window-store';
 import type { ApplyOptions, ApplyResult, Flag, InlineClose, SourcedEvent } from './types';
 
@@ -65,6 +65,8 @@ export class StreamEngine {
   private readonly metrics: EngineMetrics | undefined;
   private readonly wallClock: () => number;
   private readonly byId: Map<string, CompiledRule>;
+  /** Unacked-index entries seen naming a flag their state does not hold, since when (settleStaleUnacked). */
+  private staleSince = new Map<string, number>();
   /** The operation running now: calls run one after another, in the order made. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -213,6 +215,32 @@ export class StreamEngine {
 
   async pendingCount(): Promise<number> {
     return this.store.pendingCount();
+  }
+
+  /**
+   * Removes entries of the unacked index that name a flag its user's state does not hold unacked, once they
+   * have looked so for `minAgeMs` (wall clock; an entry is written just before its state, so a young one may
+   * be a commit in flight). Such entries (a commit refused after its index write, a crash between an ack and
+   * its removal) would otherwise hold the flag watermark back for good. Never loses a flag: one its state
+   * holds unacked keeps its entry. Looks at the oldest `limit` entries; returns how many went.
+   */
+  settleStaleUnacked(nowWallMs: number, minAgeMs: number, limit = 100): Promise<number> {
+    return this.serial(async () => {
+      const head = await this.store.unackedIndexHead(limit);
+      const users = await this.store.load([...new Set(head.map((r) => r.userId))]);
+      const stale: UnackedRef[] = [];
+      const seenNow = new Map<string, number>();
+      for (const ref of head) {
+        if (users.get(ref.userId)?.unacked.has(ref.flagId)) continue;
+        const key = `${ref.userId}\u0000${ref.flagId}`;
+        const since = this.staleSince.get(key) ?? nowWallMs;
+        if (nowWallMs - since >= minAgeMs) stale.push(ref);
+        else seenNow.set(key, since);
+      }
+      this.staleSince = seenNow;
+      await this.store.dropUnacked(stale);
+      return stale.length;
+    });
   }
 
   /**

@@ -53,9 +53,15 @@ export interface WindowStoreIndexKeys {
    * the flag watermark stays below the oldest of them.
    */
   unacked: string;
+  /** SET "[userId, flagId]": the unacked index of earlier versions, moved into `unacked` once, then deleted. */
+  legacyUnacked: string;
 }
 
 /** The Redis window store's engine-wide index keys under `prefix` (one key each, so one slot each). */
 export function windowStoreIndexKeys(prefix: string): WindowStoreIndexKeys {
-  return { pending: `${prefix}:store:pending`, unacked: `${prefix}:store:unacked` };
+  return {
+    pending: `${prefix}:store:pending`,
+    unacked: `${prefix}:store:unacked-at`,
+    legacyUnacked: `${prefix}:store:unacked`,
+  };
 }

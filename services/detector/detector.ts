@@ -52,6 +52,9 @@ class StateLostHold extends Error {}
 
 /** Least wall time between two ticks that batches ask for (the periodic tick runs regardless). */
 const BATCH_TICK_GAP_MS = 100;
+/** How often a held flag watermark looks for stale unacked-index entries, and how old one must look. */
+const STALE_CHECK_MS = 5_000;
+const STALE_MIN_AGE_MS = 10_000;
 
 export interface DetectorDeps {
   config: DetectorConfig;
@@ -88,6 +91,7 @@ export class Detector {
   private tickTimer?: NodeJS.Timeout;
   /** A tick failed: flags it decided may sit unacked (the reply lost), so the next tick produces them. */
   private unackedSuspect = false;
+  private lastStaleCheckAt = Number.NEGATIVE_INFINITY;
   /** The newest watermark whose due decisions are all made: per-user lists are never trimmed past it. */
   private watermarkMs: number | undefined;
   /** Event-time alignment bound (ms; 0: off) and the partitions this instance holds paused for it. */
@@ -277,6 +281,18 @@ export class Detector {
     }, wait);
   }
 
+  /**
+   * The flag watermark is held by an unacked flag: usually one being produced right now, but an index entry
+   * left by a refused commit or a crash would hold it for good. Checked at most every STALE_CHECK_MS.
+   */
+  private async settleStaleUnacked(): Promise<void> {
+    const now = this.now();
+    if (now - this.lastStaleCheckAt < STALE_CHECK_MS) return;
+    this.lastStaleCheckAt = now;
+    const dropped = await this.engine!.settleStaleUnacked(now, STALE_MIN_AGE_MS);
+    if (dropped > 0) this.log.warn({ dropped }, 'dropped unacked-index entries of flags already acked');
+  }
+
   /** Produces flags (acks=-1) keyed by userId, then tells the engine they are durable. */
   private async emitFlags(flags: Flag[]): Promise<void> {
     if (flags.length === 0) return;
@@ -347,7 +363,8 @@ export class Detector {
         const flags = await this.engine!.closeDue(wm - 1);
         await this.emitFlags(flags);
         // Those flags are in Kafka: the breaker may count every flag decided up to here, in event-time order.
-        await this.flagWatermark!.advance(wm - 1);
+        const flagWm = await this.flagWatermark!.advance(wm - 1);
+        if (flagWm < wm - 1) await this.settleStaleUnacked();
         // Only now may batches trim behind this watermark: until every decision due before it is made, the
         // facts those decisions read must stay (the watermark can jump hours ahead in one tick on a backlog).
         this.watermarkMs = wm;

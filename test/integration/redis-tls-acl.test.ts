@@ -78,13 +78,13 @@ describe('Redis over TLS with an ACL user', () => {
     );
     expect(res.outcomes).toEqual(['applied']);
     expect(await engine.pendingCount()).toBe(1);
-    // ZRANGEBYSCORE and ZREM of the pending index (the ZREM goes with the next round trip), SADD of the
+    // ZRANGEBYSCORE and ZREM of the pending index (the ZREM goes with the next round trip), ZADD of the
     // unacked one.
     const flags = await engine.closeDue(at + 3_600_000);
     expect(flags).toHaveLength(1);
     expect(await engine.pendingCount()).toBe(0);
-    // Another instance (no cache) reads the state back and finds the flag nobody acked (SMEMBERS, then
-    // SREM once acked).
+    // Another instance (no cache) reads the state back and finds the flag nobody acked (ZRANGE, and SMEMBERS
+    // of the former index; then ZREM once acked).
     const restarted = liveEngine({ redis: connect(), prefix: enginePrefix, rules });
     expect(await restarted.unackedFlags()).toEqual(flags);
     await restarted.ackFlags(flags);

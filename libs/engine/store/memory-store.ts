@@ -1,6 +1,6 @@
 import { emptyFacts } from '../../rules';
 import { MinHeap } from '../../simulate/heap';
-import type { PendingRef } from '../index-members';
+import type { PendingRef, UnackedRef } from '../index-members';
 import type { StoreCommit, UserState, WindowStore } from './window-store';
 
 export function emptyUserState(userId: string): UserState {
@@ -90,6 +90,13 @@ export class MemoryWindowStore implements WindowStore {
     for (const u of this.users.values()) if (u.unacked.size > 0) out.push(u.userId);
     return out;
   }
+
+  /** No unacked index: the users themselves are the truth. */
+  async unackedIndexHead(): Promise<UnackedRef[]> {
+    return [];
+  }
+
+  async dropUnacked(): Promise<void> {}
 
   async pendingCount(): Promise<number> {
     return this.inIndex.size;

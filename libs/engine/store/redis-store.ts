@@ -10,6 +10,7 @@ import {
   pendingMember,
   unackedMember,
   type PendingRef,
+  type UnackedRef,
 } from '../index-members';
 import { emptyUserState } from './memory-store';
 import { decodeUser, encodeUser } from './user-codec';
@@ -168,14 +169,54 @@ export class RedisWindowStore implements WindowStore {
   }
 
   async usersWithUnacked(): Promise<string[]> {
-    const key = this.index.unacked;
-    const [reply] = await this.send([{ key, queue: (p) => p.zrange(key, 0, -1) }]);
+    const { unacked: key, legacyUnacked: legacy } = this.index;
+    const [reply, legacyReply] = await this.send([
+      { key, queue: (p) => p.zrange(key, 0, -1) },
+      { key: legacy, queue: (p) => p.smembers(legacy) },
+    ]);
     const users = new Set<string>();
     for (const member of reply as string[]) {
       const ref = parseUnackedMember(member);
       if (ref) users.add(ref.userId);
     }
+    const moved = await this.moveLegacyUnacked(legacyReply as string[]);
+    for (const userId of moved) users.add(userId);
     return [...users];
+  }
+
+  /**
+   * Earlier versions kept the unacked index as a SET without times: its entries go into the ZSET, scored by
+   * each flag's decision time from its user's state, before the SET is deleted. Returns the users named.
+   */
+  private async moveLegacyUnacked(members: string[]): Promise<string[]> {
+    if (members.length === 0) return [];
+    const refs = members.map(parseUnackedMember).filter((r) => r !== null);
+    const states = await this.load([...new Set(refs.map((r) => r.userId))]);
+    const key = this.index.unacked;
+    const adds: KeyedCommand[] = [];
+    for (const r of refs) {
+      const flag = states.get(r.userId)?.unacked.get(r.flagId);
+      if (!flag) continue; // acked since: nothing to hand back
+      const member = unackedMember(r);
+      const at = Date.parse(flag.raisedAt);
+      adds.push({ key, queue: (p) => p.zadd(key, at, member) });
+    }
+    await this.send(adds);
+    const legacy = this.index.legacyUnacked;
+    await this.send([{ key: legacy, queue: (p) => p.del(legacy) }]);
+    return [...states.keys()];
+  }
+
+  /** The oldest entries of the unacked index (by decision time), at most `limit`. */
+  async unackedIndexHead(limit: number): Promise<UnackedRef[]> {
+    const key = this.index.unacked;
+    const [reply] = await this.send([{ key, queue: (p) => p.zrange(key, 0, limit - 1) }]);
+    return (reply as string[]).map(parseUnackedMember).filter((r) => r !== null);
+  }
+
+  async dropUnacked(refs: readonly UnackedRef[]): Promise<void> {
+    const key = this.index.unacked;
+    await this.send(refs.map((r) => ({ key, queue: (p) => p.zrem(key, unackedMember(r)) })));
   }
 
   async pendingCount(): Promise<number> {

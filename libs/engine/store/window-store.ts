@@ -1,6 +1,6 @@
 import type { WithdrawalApproved } from '../../events';
 import type { UserFacts } from '../../rules';
-import type { PendingRef } from '../index-members';
+import type { PendingRef, UnackedRef } from '../index-members';
 import type { Flag } from '../types';
 
 /** An approval waiting for the grace period to end before the rules that read the other stream decide. */
@@ -53,6 +53,10 @@ export interface WindowStore {
   due(watermarkMs: number, limit: number): Promise<PendingRef[]>;
   /** Users that hold unacked flags. */
   usersWithUnacked(): Promise<string[]>;
+  /** The oldest entries of the unacked index by decision time, at most `limit` (none without an index). */
+  unackedIndexHead(limit: number): Promise<UnackedRef[]>;
+  /** Removes entries of the unacked index whose flag its user's state no longer holds unacked. */
+  dropUnacked(refs: readonly UnackedRef[]): Promise<void>;
   /** Pending decisions in the index. */
   pendingCount(): Promise<number>;
   /** Deletes every user's state and the indexes; returns how many keys (or users) went. */
