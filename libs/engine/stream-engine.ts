@@ -7,6 +7,7 @@ import {
   compileRules,
   normaliseAddress,
   stateReachMs,
+  thinFacts,
   trimFacts,
   type ApprovalView,
   type CompiledRule,
@@ -15,7 +16,7 @@ import {
   type RulesConfig,
 } from '../rules';
 import { withIsoTimes } from './evidence-times';
-import type { PendingRef, UnackedRef } from './index-members';
+import type { PendingRef } from './index-members';
 import type { StoreCommit, UserState, WindowStore } from './store/window-store';
 import type { ApplyOptions, ApplyResult, Flag, InlineClose, SourcedEvent } from './types';
 
@@ -65,8 +66,8 @@ export class StreamEngine {
   private readonly metrics: EngineMetrics | undefined;
   private readonly wallClock: () => number;
   private readonly byId: Map<string, CompiledRule>;
-  /** Unacked-index entries seen naming a flag their state does not hold, since when (settleStaleUnacked). */
-  private staleSince = new Map<string, number>();
+  /** Unacked-index entries whose flag their state does not hold, first seen when (settleStaleUnacked). */
+  private unknownSince = new Map<string, number>();
   /** The operation running now: calls run one after another, in the order made. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -218,28 +219,28 @@ export class StreamEngine {
   }
 
   /**
-   * Removes entries of the unacked index that name a flag its user's state does not hold unacked, once they
-   * have looked so for `minAgeMs` (wall clock; an entry is written just before its state, so a young one may
-   * be a commit in flight). Such entries (a commit refused after its index write, a crash between an ack and
-   * its removal) would otherwise hold the flag watermark back for good. Never loses a flag: one its state
-   * holds unacked keeps its entry. Looks at the oldest `limit` entries; returns how many went.
+   * Removes entries of the unacked index that no longer stand for a flag waiting to be produced, which would
+   * otherwise hold the flag watermark back for good: at once when the stored state holds the flag raised and
+   * acked (a commit refused after its index write, a crash between an ack and its removal) or the member
+   * does not parse; after `unknownAgeMs` (wall clock) when the state does not hold the flag at all (a commit
+   * in flight writes its index entry first). An entry whose flag is unacked always stays. Looks at the
+   * oldest `limit` entries; returns how many went.
    */
-  settleStaleUnacked(nowWallMs: number, minAgeMs: number, limit = 100): Promise<number> {
+  settleStaleUnacked(nowWallMs: number, unknownAgeMs: number, limit = 100): Promise<number> {
     return this.serial(async () => {
-      const head = await this.store.unackedIndexHead(limit);
-      const users = await this.store.load([...new Set(head.map((r) => r.userId))]);
-      const stale: UnackedRef[] = [];
-      const seenNow = new Map<string, number>();
-      for (const ref of head) {
-        if (users.get(ref.userId)?.unacked.has(ref.flagId)) continue;
-        const key = `${ref.userId}\u0000${ref.flagId}`;
-        const since = this.staleSince.get(key) ?? nowWallMs;
-        if (nowWallMs - since >= minAgeMs) stale.push(ref);
-        else seenNow.set(key, since);
+      const drop: string[] = [];
+      const unknownSince = new Map<string, number>();
+      for (const entry of await this.store.unackedIndexHead(limit)) {
+        if (entry.status === 'acked' || entry.status === 'invalid') drop.push(entry.member);
+        else if (entry.status === 'unknown') {
+          const since = this.unknownSince.get(entry.member) ?? nowWallMs;
+          if (nowWallMs - since >= unknownAgeMs) drop.push(entry.member);
+          else unknownSince.set(entry.member, since);
+        }
       }
-      this.staleSince = seenNow;
-      await this.store.dropUnacked(stale);
-      return stale.length;
+      this.unknownSince = unknownSince;
+      await this.store.dropUnacked(drop);
+      return drop.length;
     });
   }
 
@@ -406,5 +407,6 @@ export class StreamEngine {
     }
     for (const [id, r] of user.raised) if (r < at - horizon) user.raised.delete(id);
     if (at > 0) trimFacts(user.facts, this.rules.retention, at, this.rules.thinGaps);
+    else thinFacts(user.facts, this.rules.thinGaps);
   }
 }

@@ -241,10 +241,18 @@ export function trimFacts(
     let from = firstAtOrAfter(times, loginsFrom);
     if (from > 0 && times[from - 1]! >= trimAtMs - keep.devices) from--;
     if (from === times.length) facts.devices.delete(device);
-    else {
-      const kept = from > 0 ? times.slice(from) : times;
-      facts.devices.set(device, gaps.devices === undefined ? kept : thinned(kept, gaps.devices));
-    }
+    else if (from > 0) facts.devices.set(device, times.slice(from));
+  }
+  thinFacts(facts, gaps);
+}
+
+/** Thins the time lists the rules allow (`gaps`); needs no trim point, so it runs before event time has one. */
+export function thinFacts(facts: UserFacts, gaps: FactGaps): void {
+  const gap = gaps.devices;
+  if (gap === undefined) return;
+  for (const [device, times] of facts.devices) {
+    const thin = thinned(times, gap);
+    if (thin !== times) facts.devices.set(device, thin);
   }
 }
 

@@ -52,9 +52,10 @@ class StateLostHold extends Error {}
 
 /** Least wall time between two ticks that batches ask for (the periodic tick runs regardless). */
 const BATCH_TICK_GAP_MS = 100;
-/** How often a held flag watermark looks for stale unacked-index entries, and how old one must look. */
+/** How often a held flag watermark looks for stale unacked-index entries. */
 const STALE_CHECK_MS = 5_000;
-const STALE_MIN_AGE_MS = 10_000;
+/** How long an entry whose flag its state does not hold may stand for a commit still in flight. */
+const UNKNOWN_ENTRY_AGE_MS = 10 * 60_000;
 
 export interface DetectorDeps {
   config: DetectorConfig;
@@ -283,14 +284,21 @@ export class Detector {
 
   /**
    * The flag watermark is held by an unacked flag: usually one being produced right now, but an index entry
-   * left by a refused commit or a crash would hold it for good. Checked at most every STALE_CHECK_MS.
+   * left by a refused commit or a crash would hold it for good. Checked at most every STALE_CHECK_MS, after
+   * the tick's work, and its failure fails nothing else.
    */
   private async settleStaleUnacked(): Promise<void> {
     const now = this.now();
     if (now - this.lastStaleCheckAt < STALE_CHECK_MS) return;
     this.lastStaleCheckAt = now;
-    const dropped = await this.engine!.settleStaleUnacked(now, STALE_MIN_AGE_MS);
-    if (dropped > 0) this.log.warn({ dropped }, 'dropped unacked-index entries of flags already acked');
+    try {
+      const dropped = await this.engine!.settleStaleUnacked(now, UNKNOWN_ENTRY_AGE_MS);
+      if (dropped > 0) this.log.warn({ dropped }, 'dropped unacked-index entries of no unacked flag');
+    } catch (err) {
+      // Only housekeeping: the tick's own work is done, and the next check tries again.
+      this.redisErrors.errors.inc({ component: 'detector-unacked-index' });
+      this.log.warn({ err: errorMessage(err) }, 'checking the unacked index failed; will retry');
+    }
   }
 
   /** Produces flags (acks=-1) keyed by userId, then tells the engine they are durable. */
@@ -364,10 +372,10 @@ export class Detector {
         await this.emitFlags(flags);
         // Those flags are in Kafka: the breaker may count every flag decided up to here, in event-time order.
         const flagWm = await this.flagWatermark!.advance(wm - 1);
-        if (flagWm < wm - 1) await this.settleStaleUnacked();
         // Only now may batches trim behind this watermark: until every decision due before it is made, the
         // facts those decisions read must stay (the watermark can jump hours ahead in one tick on a backlog).
         this.watermarkMs = wm;
+        if (flagWm < wm - 1) await this.settleStaleUnacked();
       })
       .catch((err: unknown) => {
         this.tickQueued = false;

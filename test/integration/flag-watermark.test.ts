@@ -40,33 +40,49 @@ describe('FlagWatermark', () => {
   const rules = parseRulesConfig({ rules: [{ kind: 'mfa-missing' }] });
   const f = new EventFactory('fw2');
 
-  /** An engine on `p` that has decided one mfa-missing flag for `user` and not acked it. */
-  async function unackedFlagOn(p: string, user: string) {
+  /** An engine on `p` that has decided one mfa-missing flag for `user` (approved at `at`), not acked. */
+  async function unackedFlagOn(p: string, user: string, at = T0) {
     const engine = liveEngine({ redis, prefix: p, rules });
-    await engine.applyBatch(sourced([f.approved(user, T0, { withdrawalId: `w-${user}`, sessionId: 's' })]));
-    const flags = await engine.closeDue(T0 + rules.graceMs);
+    await engine.applyBatch(sourced([f.approved(user, at, { withdrawalId: `w-${user}`, sessionId: 's' })]));
+    const flags = await engine.closeDue(at + rules.graceMs);
     expect(flags).toHaveLength(1);
     return { engine, flags };
   }
 
-  it('an index entry whose flag is already acked stops holding it once it has looked so for minAge', async () => {
+  it('an entry whose flag its state holds acked stops holding it at once; a waiting flag keeps its entry', async () => {
     const p = `${prefix}:c`;
     const { engine, flags } = await unackedFlagOn(p, 'u1');
     await engine.ackFlags(flags);
     // As a commit refused after its index write leaves it: an entry for a flag its state holds acked.
     const index = windowStoreIndexKeys(p).unacked;
     await redis.zadd(index, T0 + rules.graceMs, JSON.stringify(['u1', flags[0]!.flagId]));
-    // And a flag really waiting to be produced, decided later: it must keep its entry.
-    const { flags: waiting } = await unackedFlagOn(p, 'u2');
+    // And a flag really waiting to be produced, decided a minute later: it keeps its entry.
+    const { flags: waiting } = await unackedFlagOn(p, 'u2', T0 + 60_000);
     const wm = new FlagWatermark(redis, p);
     expect(await wm.advance(T0 + 10 * 60_000)).toBe(T0 + rules.graceMs - 1);
-    const now = 1_000_000;
-    expect(await engine.settleStaleUnacked(now, 10_000)).toBe(0); // first seen stale: may be a commit in flight
-    expect(await engine.settleStaleUnacked(now + 9_999, 10_000)).toBe(0);
-    expect(await engine.settleStaleUnacked(now + 10_000, 10_000)).toBe(1);
+    expect(await engine.settleStaleUnacked(1_000_000, 600_000)).toBe(1);
     expect(await redis.zrange(index, 0, -1)).toEqual([JSON.stringify(['u2', waiting[0]!.flagId])]);
+    expect(await wm.advance(T0 + 10 * 60_000)).toBe(T0 + 60_000 + rules.graceMs - 1);
     expect((await engine.unackedFlags()).map((x) => x.flagId)).toEqual([waiting[0]!.flagId]);
-    expect(await engine.settleStaleUnacked(now + 60_000, 10_000)).toBe(0);
+  });
+
+  it('an entry whose flag its state does not hold goes only after unknownAge; a cached state never decides', async () => {
+    const p = `${prefix}:e`;
+    const index = windowStoreIndexKeys(p).unacked;
+    // An entry written ahead of a state that never came (a commit cut short).
+    await redis.zadd(index, T0, JSON.stringify(['ghost', 'mfa-missing:w-ghost']));
+    // A: has u3's state cached from before another instance (B) decided u3's flag and has not produced it.
+    const a = liveEngine({ redis, prefix: p, rules });
+    await a.applyBatch(sourced([f.approved('u3', T0, { withdrawalId: 'w-u3', sessionId: 's' })]));
+    const b = liveEngine({ redis, prefix: p, rules });
+    expect(await b.closeDue(T0 + rules.graceMs)).toHaveLength(1);
+    const now = 1_000_000;
+    expect(await a.settleStaleUnacked(now, 600_000)).toBe(0);
+    expect(await a.settleStaleUnacked(now + 599_999, 600_000)).toBe(0);
+    expect(await a.settleStaleUnacked(now + 600_000, 600_000)).toBe(1);
+    expect(await redis.zrange(index, 0, -1)).toEqual([JSON.stringify(['u3', 'mfa-missing:w-u3'])]);
+    expect(await a.settleStaleUnacked(now + 3_600_000, 600_000)).toBe(0);
+    expect((await b.unackedFlags()).map((x) => x.flagId)).toEqual(['mfa-missing:w-u3']);
   });
 
   it('moves the unacked index of earlier versions (a SET without times) into the ZSET, losing no flag', async () => {
@@ -84,5 +100,18 @@ describe('FlagWatermark', () => {
       member,
       String(T0 + rules.graceMs),
     ]);
+  });
+
+  it('moves a ZSET under the former key the same way (the first layout of the ZSET index)', async () => {
+    const p = `${prefix}:f`;
+    const { flags } = await unackedFlagOn(p, 'u1');
+    const keys = windowStoreIndexKeys(p);
+    const member = JSON.stringify(['u1', flags[0]!.flagId]);
+    await redis.del(keys.unacked);
+    await redis.zadd(keys.legacyUnacked, 1, member);
+    const restarted = liveEngine({ redis, prefix: p, rules });
+    expect((await restarted.unackedFlags()).map((x) => x.flagId)).toEqual([flags[0]!.flagId]);
+    expect(await redis.exists(keys.legacyUnacked)).toBe(0);
+    expect(await redis.zscore(keys.unacked, member)).toBe(String(T0 + rules.graceMs));
   });
 });

@@ -1,7 +1,7 @@
 import { emptyFacts } from '../../rules';
 import { MinHeap } from '../../simulate/heap';
-import type { PendingRef, UnackedRef } from '../index-members';
-import type { StoreCommit, UserState, WindowStore } from './window-store';
+import type { PendingRef } from '../index-members';
+import type { StoreCommit, UnackedEntry, UserState, WindowStore } from './window-store';
 
 export function emptyUserState(userId: string): UserState {
   return {
@@ -92,7 +92,7 @@ export class MemoryWindowStore implements WindowStore {
   }
 
   /** No unacked index: the users themselves are the truth. */
-  async unackedIndexHead(): Promise<UnackedRef[]> {
+  async unackedIndexHead(): Promise<UnackedEntry[]> {
     return [];
   }
 

@@ -10,11 +10,10 @@ import {
   pendingMember,
   unackedMember,
   type PendingRef,
-  type UnackedRef,
 } from '../index-members';
 import { emptyUserState } from './memory-store';
 import { decodeUser, encodeUser } from './user-codec';
-import type { StoreCommit, UserState, WindowStore } from './window-store';
+import type { StoreCommit, UnackedEntry, UserState, WindowStore } from './window-store';
 
 export interface RedisWindowStoreOptions {
   redis: RedisLike;
@@ -170,28 +169,32 @@ export class RedisWindowStore implements WindowStore {
 
   async usersWithUnacked(): Promise<string[]> {
     const { unacked: key, legacyUnacked: legacy } = this.index;
-    const [reply, legacyReply] = await this.send([
+    const [reply, legacyType] = await this.send([
       { key, queue: (p) => p.zrange(key, 0, -1) },
-      { key: legacy, queue: (p) => p.smembers(legacy) },
+      { key: legacy, queue: (p) => p.type(legacy) },
     ]);
     const users = new Set<string>();
     for (const member of reply as string[]) {
       const ref = parseUnackedMember(member);
       if (ref) users.add(ref.userId);
     }
-    const moved = await this.moveLegacyUnacked(legacyReply as string[]);
-    for (const userId of moved) users.add(userId);
+    if (legacyType !== 'none')
+      for (const userId of await this.moveLegacyUnacked(String(legacyType))) users.add(userId);
     return [...users];
   }
 
   /**
-   * Earlier versions kept the unacked index as a SET without times: its entries go into the ZSET, scored by
-   * each flag's decision time from its user's state, before the SET is deleted. Returns the users named.
+   * Earlier versions kept the unacked index under the key now `legacyUnacked`: a SET without times (then a
+   * ZSET). Its entries go into the current index, scored by each flag's decision time from its user's state,
+   * before the old key is deleted. Returns the users named.
    */
-  private async moveLegacyUnacked(members: string[]): Promise<string[]> {
-    if (members.length === 0) return [];
-    const refs = members.map(parseUnackedMember).filter((r) => r !== null);
-    const states = await this.load([...new Set(refs.map((r) => r.userId))]);
+  private async moveLegacyUnacked(type: string): Promise<string[]> {
+    const legacy = this.index.legacyUnacked;
+    const [members] = await this.send([
+      { key: legacy, queue: (p) => (type === 'zset' ? p.zrange(legacy, 0, -1) : p.smembers(legacy)) },
+    ]);
+    const refs = (members as string[]).map(parseUnackedMember).filter((r) => r !== null);
+    const states = await this.read([...new Set(refs.map((r) => r.userId))]);
     const key = this.index.unacked;
     const adds: KeyedCommand[] = [];
     for (const r of refs) {
@@ -202,21 +205,44 @@ export class RedisWindowStore implements WindowStore {
       adds.push({ key, queue: (p) => p.zadd(key, at, member) });
     }
     await this.send(adds);
-    const legacy = this.index.legacyUnacked;
     await this.send([{ key: legacy, queue: (p) => p.del(legacy) }]);
     return [...states.keys()];
   }
 
-  /** The oldest entries of the unacked index (by decision time), at most `limit`. */
-  async unackedIndexHead(limit: number): Promise<UnackedRef[]> {
+  /**
+   * The oldest entries of the unacked index (by decision time), at most `limit`, each with what its user's
+   * state in Redis says of the flag, read afresh (not from this process's cache, which another instance may
+   * have overtaken).
+   */
+  async unackedIndexHead(limit: number): Promise<UnackedEntry[]> {
     const key = this.index.unacked;
     const [reply] = await this.send([{ key, queue: (p) => p.zrange(key, 0, limit - 1) }]);
-    return (reply as string[]).map(parseUnackedMember).filter((r) => r !== null);
+    const members = reply as string[];
+    const refs = members.map(parseUnackedMember);
+    const states = await this.read([...new Set(refs.filter((r) => r !== null).map((r) => r.userId))]);
+    return members.map((member, i): UnackedEntry => {
+      const ref = refs[i];
+      if (!ref) return { member, status: 'invalid' };
+      const u = states.get(ref.userId);
+      const status = u?.unacked.has(ref.flagId) ? 'unacked' : u?.raised.has(ref.flagId) ? 'acked' : 'unknown';
+      return { member, ref, status };
+    });
   }
 
-  async dropUnacked(refs: readonly UnackedRef[]): Promise<void> {
+  async dropUnacked(members: readonly string[]): Promise<void> {
     const key = this.index.unacked;
-    await this.send(refs.map((r) => ({ key, queue: (p) => p.zrem(key, unackedMember(r)) })));
+    await this.send(members.map((m) => ({ key, queue: (p) => p.zrem(key, m) })));
+  }
+
+  /** The users' states as Redis holds them now: neither from nor into the cache, not checked out. */
+  private async read(userIds: readonly string[]): Promise<Map<string, UserState>> {
+    const replies = await this.send(
+      userIds.map((id) => {
+        const k = userStateKey(this.prefix, id);
+        return { key: k, queue: (p) => p.get(k) };
+      }),
+    );
+    return new Map(userIds.map((id, i) => [id, this.decode(id, replies[i])]));
   }
 
   async pendingCount(): Promise<number> {

@@ -41,6 +41,17 @@ export interface StoreCommit {
  * decisions and the engine-wide index of them. A batch costs one `load` and one `commit` (one round trip
  * each for a remote store); all rule logic runs in the engine, never in the store.
  */
+/**
+ * An entry of the unacked index and its flag's state: `unacked` (waiting to be produced), `acked` (raised
+ * and acked: the entry is stale), `unknown` (not raised in the stored state: a commit in flight, refused or
+ * cut short), `invalid` (a member that does not parse).
+ */
+export interface UnackedEntry {
+  member: string;
+  ref?: UnackedRef;
+  status: 'unacked' | 'acked' | 'unknown' | 'invalid';
+}
+
 export interface WindowStore {
   /** The state of each user (empty for one never seen). */
   load(userIds: readonly string[]): Promise<Map<string, UserState>>;
@@ -53,10 +64,13 @@ export interface WindowStore {
   due(watermarkMs: number, limit: number): Promise<PendingRef[]>;
   /** Users that hold unacked flags. */
   usersWithUnacked(): Promise<string[]>;
-  /** The oldest entries of the unacked index by decision time, at most `limit` (none without an index). */
-  unackedIndexHead(limit: number): Promise<UnackedRef[]>;
-  /** Removes entries of the unacked index whose flag its user's state no longer holds unacked. */
-  dropUnacked(refs: readonly UnackedRef[]): Promise<void>;
+  /**
+   * The oldest entries of the unacked index by decision time, at most `limit`, each with what its user's
+   * stored state says of its flag (none for a store without an index).
+   */
+  unackedIndexHead(limit: number): Promise<UnackedEntry[]>;
+  /** Removes entries (members as `unackedIndexHead` gave them) from the unacked index. */
+  dropUnacked(members: readonly string[]): Promise<void>;
   /** Pending decisions in the index. */
   pendingCount(): Promise<number>;
   /** Deletes every user's state and the indexes; returns how many keys (or users) went. */
