@@ -1,7 +1,15 @@
 import { DAY, EventFactory, HOUR, MINUTE } from '../engine/synthetic-traffic';
 import { compileRules } from './compile';
 import { defaultRulesConfig, parseRulesConfig } from './config';
-import { addFacts, addVelocity, emptyFacts, thinned, trimFacts, type UserFacts } from './facts';
+import {
+  addFacts,
+  addVelocity,
+  emptyFacts,
+  newestAtOrBefore,
+  thinned,
+  trimFacts,
+  type UserFacts,
+} from './facts';
 import { freshlyWhitelisted } from './kinds/new-address-cooldown';
 import { loginFromNewDevice } from './kinds/new-device-withdrawal';
 import { overVelocity } from './kinds/velocity';
@@ -120,6 +128,27 @@ describe('trimFacts', () => {
       ],
     });
     expect(compileRules(two).thinGaps).toEqual({ devices: 7 * DAY });
+  });
+
+  it('thinned to a gap answers "newest before x, within u of x?" as the whole list does, for any u >= gap', () => {
+    const rnd = random(7);
+    for (let c = 0; c < 300; c++) {
+      const times = [...new Set(Array.from({ length: 60 }, () => Math.floor(rnd() * 10_000)))].sort(
+        (a, b) => a - b,
+      );
+      const gap = 50 + Math.floor(rnd() * 400);
+      const thin = thinned(times, gap);
+      for (const u of [gap, gap * 2, gap * 10]) {
+        for (let q = 0; q < 40; q++) {
+          const x = Math.floor(rnd() * 11_000);
+          const whole = newestAtOrBefore(times, x, true);
+          const kept = newestAtOrBefore(thin, x, true);
+          const seen = (p: number | null) => p !== null && x - p <= u;
+          expect(seen(kept)).toBe(seen(whole));
+          if (!seen(whole)) expect(kept).toBe(whole);
+        }
+      }
+    }
   });
 
   it('thinned keeps a time whose successor lies more than the gap after the last kept one', () => {
