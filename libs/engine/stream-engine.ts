@@ -406,7 +406,7 @@ export class StreamEngine {
       for (const [id] of oldest.slice(0, user.events.size - MAX_EVENTS_PER_USER + 1)) user.events.delete(id);
     }
     for (const [id, r] of user.raised) if (r < at - horizon) user.raised.delete(id);
-    if (at > 0) trimFacts(user.facts, this.rules.retention, at, this.rules.thinGaps);
-    else thinFacts(user.facts, this.rules.thinGaps);
+    if (at > 0) trimFacts(user.facts, this.rules.retention, at);
+    thinFacts(user.facts, this.rules.thinGaps);
   }
 }

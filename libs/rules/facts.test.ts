@@ -1,4 +1,4 @@
-import { DAY, EventFactory, HOUR, MINUTE } from '../engine/synthetic-traffic';
+import { DAY, EventFactory, HOUR, MINUTE, prng } from '../engine/synthetic-traffic';
 import { compileRules } from './compile';
 import { defaultRulesConfig, parseRulesConfig } from './config';
 import {
@@ -6,6 +6,7 @@ import {
   addVelocity,
   emptyFacts,
   newestAtOrBefore,
+  thinFacts,
   thinned,
   trimFacts,
   type UserFacts,
@@ -22,22 +23,17 @@ const gaps = compiled.thinGaps;
 const config = defaultRulesConfig();
 const all = { has: () => true };
 
-/** A small deterministic generator (mulberry32): the same cases on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+/** Trims as the engine does: behind the trim point, then thinned to the rules' gaps. */
+function trimAsEngine(facts: UserFacts, retention: typeof keep, trimAtMs: number): void {
+  trimFacts(facts, retention, trimAtMs);
+  thinFacts(facts, gaps);
 }
 
 describe('trimFacts', () => {
   // Trimming only bounds memory: every decision still possible after it (an approval no older than grace,
   // plus skew for auth facts, behind the trim point) comes out as it would on the untrimmed facts.
   it('never changes a decision that can still be made: logins and whitelistings in any order (200 cases)', () => {
-    const rnd = random(42);
+    const rnd = prng(42);
     const p = { unseenMs: 90 * DAY, loginWithinMs: 30 * MINUTE };
     const lateEnough = config.graceMs + config.maxSkewMs;
     let flagged = 0;
@@ -65,9 +61,9 @@ describe('trimFacts', () => {
       events.forEach((e, i) => {
         addFacts(facts, e, all);
         addFacts(trimmed, e, all);
-        if (i % 4 === 0) trimFacts(trimmed, keep, Math.min(e.occurredAtMs, trimAt), gaps);
+        if (i % 4 === 0) trimAsEngine(trimmed, keep, Math.min(e.occurredAtMs, trimAt));
       });
-      trimFacts(trimmed, keep, trimAt, gaps);
+      trimAsEngine(trimmed, keep, trimAt);
       for (const times of trimmed.devices.values()) expect(times.length).toBeLessThan(20);
       for (const [sessionId, login] of facts.sessions) {
         const t = login.atMs + Math.round(rnd() * 31 * MINUTE);
@@ -112,7 +108,7 @@ describe('trimFacts', () => {
     addFacts(facts, f.login('u', T - DAY, 'yesterday', 'd1'), all);
     addFacts(facts, f.login('u', T, 's1', 'd1'), all);
     for (let i = 1; i <= 300; i++) addFacts(facts, f.login('u', T + i * 1000, `busy-${i}`, 'd1'), all);
-    trimFacts(facts, keep, T + 301_000, gaps);
+    trimAsEngine(facts, keep, T + 301_000);
     expect(facts.devices.get('d1')!.length).toBeLessThanOrEqual(3);
     const event = f.approved('u', T + 20 * MINUTE, { withdrawalId: 'w', sessionId: 's1' });
     const p = { unseenMs: 90 * DAY, loginWithinMs: 30 * MINUTE };
@@ -131,7 +127,7 @@ describe('trimFacts', () => {
   });
 
   it('thinned to a gap answers "newest before x, within u of x?" as the whole list does, for any u >= gap', () => {
-    const rnd = random(7);
+    const rnd = prng(7);
     for (let c = 0; c < 300; c++) {
       const times = [...new Set(Array.from({ length: 60 }, () => Math.floor(rnd() * 10_000)))].sort(
         (a, b) => a - b,

@@ -217,12 +217,7 @@ export type FactGaps = Partial<Record<FactKind, number>>;
  * Drops facts older than their retention behind `trimAtMs` (at most the watermark, so a stream running
  * ahead never drops what a lagging one still reads). Only bounds memory: rules read explicit ranges.
  */
-export function trimFacts(
-  facts: UserFacts,
-  keep: FactRetention,
-  trimAtMs: number,
-  gaps: FactGaps = {},
-): void {
+export function trimFacts(facts: UserFacts, keep: FactRetention, trimAtMs: number): void {
   for (const [address, times] of facts.whitelist) {
     const from = firstAtOrAfter(times, trimAtMs - keep.whitelist);
     if (from === times.length) facts.whitelist.delete(address);
@@ -243,7 +238,6 @@ export function trimFacts(
     if (from === times.length) facts.devices.delete(device);
     else if (from > 0) facts.devices.set(device, times.slice(from));
   }
-  thinFacts(facts, gaps);
 }
 
 /** Thins the time lists the rules allow (`gaps`); needs no trim point, so it runs before event time has one. */
@@ -263,12 +257,18 @@ export function thinFacts(facts: UserFacts, gaps: FactGaps): void {
  * used every minute keeps a handful of logins, however many it makes.
  */
 export function thinned(times: number[], gap: number): number[] {
-  if (times.length <= 2) return times;
-  const out = [times[0]!];
-  for (let i = 1; i < times.length - 1; i++)
-    if (times[i + 1]! - out[out.length - 1]! > gap) out.push(times[i]!);
+  // Runs on every trim: nothing is allocated until a time actually goes.
+  let out: number[] | null = null;
+  let lastKept = times[0]!;
+  for (let i = 1; i < times.length - 1; i++) {
+    if (times[i + 1]! - lastKept > gap) {
+      lastKept = times[i]!;
+      out?.push(lastKept);
+    } else out ??= times.slice(0, i);
+  }
+  if (out === null) return times;
   out.push(times[times.length - 1]!);
-  return out.length === times.length ? times : out;
+  return out;
 }
 
 /** The index of the first time in the ascending `times` at or after `at` (its length when none). */

@@ -85,33 +85,27 @@ describe('FlagWatermark', () => {
     expect((await b.unackedFlags()).map((x) => x.flagId)).toEqual(['mfa-missing:w-u3']);
   });
 
-  it('moves the unacked index of earlier versions (a SET without times) into the ZSET, losing no flag', async () => {
-    const p = `${prefix}:d`;
-    const { flags } = await unackedFlagOn(p, 'u1');
-    const keys = windowStoreIndexKeys(p);
-    // The layout before: the same member in a SET under the old key, no ZSET.
-    const member = JSON.stringify(['u1', flags[0]!.flagId]);
-    await redis.del(keys.unacked);
-    await redis.sadd(keys.legacyUnacked, member, JSON.stringify(['gone', 'mfa-missing:w-gone']));
-    const restarted = liveEngine({ redis, prefix: p, rules });
-    expect((await restarted.unackedFlags()).map((x) => x.flagId)).toEqual([flags[0]!.flagId]);
-    expect(await redis.exists(keys.legacyUnacked)).toBe(0);
-    expect(await redis.zrange(keys.unacked, 0, -1, 'WITHSCORES')).toEqual([
-      member,
-      String(T0 + rules.graceMs),
-    ]);
-  });
-
-  it('moves a ZSET under the former key the same way (the first layout of the ZSET index)', async () => {
-    const p = `${prefix}:f`;
-    const { flags } = await unackedFlagOn(p, 'u1');
-    const keys = windowStoreIndexKeys(p);
-    const member = JSON.stringify(['u1', flags[0]!.flagId]);
-    await redis.del(keys.unacked);
-    await redis.zadd(keys.legacyUnacked, 1, member);
-    const restarted = liveEngine({ redis, prefix: p, rules });
-    expect((await restarted.unackedFlags()).map((x) => x.flagId)).toEqual([flags[0]!.flagId]);
-    expect(await redis.exists(keys.legacyUnacked)).toBe(0);
-    expect(await redis.zscore(keys.unacked, member)).toBe(String(T0 + rules.graceMs));
-  });
+  // The layouts before: a SET without times, then a ZSET, both under the key now `legacyUnacked`.
+  const layouts: [string, (key: string, members: string[]) => Promise<unknown>][] = [
+    ['a SET without times', (key, members) => redis.sadd(key, ...members)],
+    ['the first ZSET', (key, members) => redis.zadd(key, ...members.flatMap((m) => [1, m]))],
+  ];
+  it.each(layouts)(
+    'moves the former unacked index (%s) into the ZSET, losing no flag',
+    async (name, write) => {
+      const p = `${prefix}:legacy-${name.length}`;
+      const { flags } = await unackedFlagOn(p, 'u1');
+      const keys = windowStoreIndexKeys(p);
+      const member = JSON.stringify(['u1', flags[0]!.flagId]);
+      await redis.del(keys.unacked);
+      await write(keys.legacyUnacked, [member, JSON.stringify(['gone', 'mfa-missing:w-gone'])]);
+      const restarted = liveEngine({ redis, prefix: p, rules });
+      expect((await restarted.unackedFlags()).map((x) => x.flagId)).toEqual([flags[0]!.flagId]);
+      expect(await redis.exists(keys.legacyUnacked)).toBe(0);
+      expect(await redis.zrange(keys.unacked, 0, -1, 'WITHSCORES')).toEqual([
+        member,
+        String(T0 + rules.graceMs),
+      ]);
+    },
+  );
 });

@@ -1,6 +1,7 @@
 import { ReferenceReader } from '../../bench/reference';
 import { defaultBreakerConfig } from '../../libs/breaker/config';
 import { replayInProcess } from '../../libs/replay/in-process';
+import { prng } from '../../libs/engine/synthetic-traffic';
 import { defaultRulesConfig } from '../../libs/rules';
 import { simulate } from '../../libs/simulate';
 
@@ -14,23 +15,12 @@ import { simulate } from '../../libs/simulate';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Line = Record<string, unknown> & { occurredAt: string; type: string; userId: string };
 const iso = (ms: number) => new Date(ms).toISOString();
 const ms = (l: Line) => Date.parse(l.occurredAt);
 
 function hardenedLog(seed: number): string[] {
-  const rnd = random(seed);
+  const rnd = prng(seed);
   const base = [
     ...simulate({
       seed,

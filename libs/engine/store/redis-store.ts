@@ -80,17 +80,10 @@ export class RedisWindowStore implements WindowStore {
         this.unackedAtLoad.set(cached, new Set(cached.unacked.keys()));
       } else missing.push(id);
     }
-    const replies = await this.send(
-      missing.map((id) => {
-        const key = userStateKey(this.prefix, id);
-        return { key, queue: (p) => p.get(key) };
-      }),
-    );
-    missing.forEach((id, i) => {
-      const u = this.decode(id, replies[i]);
+    for (const [id, u] of await this.read(missing)) {
       out.set(id, u);
       this.unackedAtLoad.set(u, new Set(u.unacked.keys()));
-    });
+    }
     return out;
   }
 
@@ -234,7 +227,10 @@ export class RedisWindowStore implements WindowStore {
     await this.send(members.map((m) => ({ key, queue: (p) => p.zrem(key, m) })));
   }
 
-  /** The users' states as Redis holds them now: neither from nor into the cache, not checked out. */
+  /**
+   * The users' states as Redis holds them now, in one round trip (which also carries what is owed, even
+   * for no users): neither from nor into the cache, not checked out.
+   */
   private async read(userIds: readonly string[]): Promise<Map<string, UserState>> {
     const replies = await this.send(
       userIds.map((id) => {
